@@ -35,5 +35,7 @@ def load(name: str) -> ProviderModule:
     module = importlib.import_module(f"providers.{name}.feed")
     missing = [attr for attr in _REQUIRED if not hasattr(module, attr)]
     if missing:
-        raise ProviderError(f"provider {name!r} lacks {', '.join(missing)} (providers/{name}/feed.py)")
+        raise ProviderError(
+            f"provider {name!r} lacks {', '.join(missing)} in providers/{name}/feed.py"
+        )
     return cast(ProviderModule, module)

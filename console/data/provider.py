@@ -45,7 +45,9 @@ OHLC_DTYPE = np.dtype(
 )
 """The seed bar layout every provider's `ohlc_dtype` must contain."""
 
-TIMEFRAMES: dict[str, int] = {"1s": 1, "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+TIMEFRAMES: dict[str, int] = {
+    "1s": 1, "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400
+}
 """Timeframe names the console offers, in seconds."""
 
 

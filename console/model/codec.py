@@ -7,10 +7,11 @@ import msgspec
 from console.model.events import MarketEvent
 
 _mp_encoder = msgspec.msgpack.Encoder()
-_mp_decoder = msgspec.msgpack.Decoder(MarketEvent)
+# The union is a runtime value here, so the decoders' element types are spelled out for mypy.
+_mp_decoder: msgspec.msgpack.Decoder[MarketEvent] = msgspec.msgpack.Decoder(MarketEvent)
 _json_encoder = msgspec.json.Encoder()
-_json_decoder = msgspec.json.Decoder(MarketEvent)
-_mp_many = msgspec.msgpack.Decoder(list[MarketEvent])
+_json_decoder: msgspec.json.Decoder[MarketEvent] = msgspec.json.Decoder(MarketEvent)
+_mp_many: msgspec.msgpack.Decoder[list[MarketEvent]] = msgspec.msgpack.Decoder(list[MarketEvent])
 
 
 def to_msgpack(event: MarketEvent) -> bytes:

@@ -26,10 +26,10 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     venue_symbol: str = ""
 
     def __post_init__(self) -> None:
-        if not self.tick_size > 0 or not math.isfinite(self.tick_size):
-            raise ValueError(f"{self.symbol}: tick_size must be a positive number, got {self.tick_size}")
-        if not self.lot_size > 0 or not math.isfinite(self.lot_size):
-            raise ValueError(f"{self.symbol}: lot_size must be a positive number, got {self.lot_size}")
+        for field in ("tick_size", "lot_size"):
+            value = getattr(self, field)
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"{self.symbol}: {field} must be a positive number, got {value}")
 
     @property
     def pdec(self) -> int:

@@ -1,0 +1,217 @@
+"""The `mdconsole` command line: the console by default, plus headless tools.
+
+Imports of anything heavy (numpy, Textual, providers) happen inside the commands so that
+`mdconsole --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from console.config import Config
+
+app = typer.Typer(
+    name="mdconsole",
+    help="Keyboard-driven terminal trading console. With no command, opens the console.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Show, check or create the config file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
+    typer.Option(
+        "--config", "-c", help="Config file (default: $MDCONSOLE_CONFIG or the platform path)."
+    ),
+]
+ProviderOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--provider", "-p", help="Market data provider (see `mdconsole providers`)."),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One clear line on stderr and a non-zero exit; never a traceback for the user."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}"
+    )
+    raise typer.Exit(code)
+
+
+def _load(config: Path | None) -> Config:
+    from console.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    provider: ProviderOpt = None,
+    symbols: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--symbols", "-s", help="Comma-separated symbols, e.g. BTC/USD,ETH/USD."),
+    ] = None,
+) -> None:
+    """Open the console (on the built-in simulated market unless configured otherwise)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    cfg = _load(config)
+    run_ui(cfg, provider, symbols.split(",") if symbols else None)
+
+
+def run_ui(cfg: Config, provider: str | None, symbols: list[str] | None) -> None:
+    """Start the Textual console; provider errors come back as one line, not a traceback."""
+    import asyncio
+
+    from console.data.provider import ProviderError
+    from console.ui.app import run_console
+
+    try:
+        asyncio.run(run_console(provider or cfg.console.provider, symbols, cfg))
+    except ProviderError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command("providers")
+def providers_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List providers and what each supports."""
+    import msgspec
+    from rich.console import Console
+    from rich.table import Table
+
+    import providers
+
+    rows = []
+    for name in providers.KNOWN:
+        try:
+            caps = providers.load(name).CAPABILITIES
+        except Exception as exc:  # one broken provider must not hide the others
+            rows.append({"name": name, "error": str(exc)})
+            continue
+        rows.append({"name": name, **msgspec.to_builtins(caps)})
+    if json_out:
+        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
+        return
+    table = Table(title="providers")
+    columns = ("quotes", "book", "trades", "history", "search", "trading", "network")
+    table.add_column("name", style="bold")
+    for col in columns:
+        table.add_column(col, justify="center")
+    table.add_column("note")
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["name"], *("?" for _ in columns), f"[red]{row['error']}[/]")
+            continue
+        marks = ("[green]yes[/]" if row[col] else "[dim]no[/]" for col in columns)
+        table.add_row(row["name"], *marks, row["note"])
+    Console().print(table)
+
+
+@app.command("symbols")
+def symbols_cmd(
+    pattern: Annotated[str, typer.Argument(help="Text to search for, e.g. BTC.")] = "",
+    provider: ProviderOpt = None,
+    config: ConfigOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Search a provider's symbols."""
+    import asyncio
+
+    import msgspec
+    from rich.console import Console
+    from rich.table import Table
+
+    import providers
+    from console.data.provider import ProviderError
+
+    cfg = _load(config)
+    try:
+        module = providers.load(provider or cfg.console.provider)
+        found = asyncio.run(module.search_symbols(pattern, 50))
+    except ProviderError as exc:
+        fail(str(exc))
+    if json_out:
+        sys.stdout.write(msgspec.json.encode(found).decode() + "\n")
+        return
+    table = Table(title=f"{module.NAME} symbols matching {pattern!r}")
+    for col in ("symbol", "venue id", "tick", "lot", "min size"):
+        table.add_column(col)
+    for ins in found:
+        table.add_row(ins.symbol, ins.venue_symbol, ins.fmt_price(ins.tick_size),
+                      ins.fmt_size(ins.lot_size), ins.fmt_size(ins.min_size))
+    Console().print(table)
+
+
+@config_app.command("path")
+def config_path_cmd(config: ConfigOpt = None) -> None:
+    """Print where the config file is read from."""
+    from console.config import config_path
+
+    path = config_path(config)
+    typer.echo(f"{path}{'' if path.exists() else '  (absent: built-in defaults apply)'}")
+
+
+@config_app.command("init")
+def config_init_cmd(
+    config: ConfigOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example config."""
+    from console.config import EXAMPLE, config_path
+
+    path = config_path(config)
+    if path.exists() and not force:
+        fail(f"{path} already exists; pass --force to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(EXAMPLE, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}")
+    typer.echo(f"wrote {path}")
+
+
+@config_app.command("show")
+def config_show_cmd(config: ConfigOpt = None) -> None:
+    """Print the effective config as JSON (defaults filled in, secrets masked)."""
+    import msgspec
+
+    from console.config import to_toml_dict
+
+    cfg = _load(config)
+    typer.echo(f"# source: {cfg.source or 'built-in defaults'}")
+    typer.echo(msgspec.json.format(msgspec.json.encode(to_toml_dict(cfg))).decode())
+
+
+@config_app.command("check")
+def config_check_cmd(config: ConfigOpt = None) -> None:
+    """Validate the config file and say what is wrong, if anything."""
+    cfg = _load(config)
+    typer.echo(f"ok: {cfg.source or 'no config file; built-in defaults apply'}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
