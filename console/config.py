@@ -138,11 +138,10 @@ def parse_config(text: str, source: str = "<string>") -> Config:
 
 def _explain(message: str) -> str:
     """Turn msgspec's `... - at `$.console.fps`` into `key console.fps: ...` with a hint."""
-    problem, _, where = message.rpartition(" - at ")
-    if not problem:
-        return f"{message} (see `mdconsole config show` for the expected layout)"
+    problem, sep, where = message.rpartition(" - at ")
+    if not sep:
+        problem, where = message, ""
     key = where.strip("`").removeprefix("$").lstrip(".")
-    key = re.sub(r"\[(\d+)\]", r"[\1]", key)
     if problem.startswith("Object contains unknown field"):
         field = problem.split("`")[1] if "`" in problem else "?"
         where_in = f" in [{key}]" if key else ""
