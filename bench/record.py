@@ -53,13 +53,14 @@ def kline_bars(klines: np.ndarray) -> list[MarketEvent]:
     ]
 
 
+def _levels(levels: np.ndarray) -> list[tuple[float, float]]:
+    px = (levels["price"] / 10).tolist()
+    qty = (levels["qty"] / 1000).tolist()
+    return list(zip(px, qty, strict=True))
+
+
 def snapshot(snap_bids: np.ndarray, snap_asks: np.ndarray, ts: int) -> BookSnapshot:
-    return BookSnapshot(
-        symbol=SYMBOL,
-        ts=ts,
-        bids=list(zip((snap_bids["price"] / 10).tolist(), (snap_bids["qty"] / 1000).tolist())),
-        asks=list(zip((snap_asks["price"] / 10).tolist(), (snap_asks["qty"] / 1000).tolist())),
-    )
+    return BookSnapshot(symbol=SYMBOL, ts=ts, bids=_levels(snap_bids), asks=_levels(snap_asks))
 
 
 def write_arrays(
