@@ -1,0 +1,246 @@
+"""The console app: watchlist and candles panes repainted by one frame pump from plain state.
+
+`MDConsoleApp` takes any `MarketView` (the FeedHub, a replay, a test source); `run_console` is
+the entry the CLI awaits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.theme import Theme
+from textual.widgets import Footer
+
+from console.config import Config, ConsoleSection
+from console.data.provider import TIMEFRAMES, ProviderError
+from console.ui.candles import CandlesPane
+from console.ui.market_view import MarketView
+from console.ui.palette import Palette
+from console.ui.quotes import QuotesPane
+from console.ui.status import StatusLine
+from themes.trading import DEFAULT_THEME, TRADING_VARIABLES, builtin_themes
+
+TIMEFRAME_ORDER: tuple[int, ...] = tuple(sorted(TIMEFRAMES.values()))
+
+STATUS_EVERY_S = 0.5
+"""The status line changes at most this often; it is read, not watched."""
+
+
+class MDConsoleApp(App[int]):
+    """Quotes and candles for one provider's symbols."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mdconsole"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("t", "timeframe(1)", "Timeframe +", id="timeframe.next"),
+        Binding("T", "timeframe(-1)", "Timeframe −", show=False, id="timeframe.prev"),
+        Binding("f2", "next_theme", "Theme", id="theme.next"),
+    ]
+
+    def __init__(
+        self,
+        view: MarketView,
+        *,
+        provider: str = "sim",
+        start_view: bool = True,
+        fps: int = 25,
+        timeframe_s: int = 60,
+        theme: str = DEFAULT_THEME,
+        keymap: Mapping[str, str] | None = None,
+        extra_themes: Sequence[Theme] = (),
+    ) -> None:
+        super().__init__()
+        self.view = view
+        self.provider = provider
+        self.failure: BaseException | None = None
+        self.frames = 0
+        self.frame_ms: deque[float] = deque(maxlen=4096)
+        self._frame_times: deque[float] = deque(maxlen=256)
+        self._frame_interval = 1.0 / fps
+        self._start_view = start_view
+        self._view_ready = not start_view
+        self._view_stopped = False
+        self._timeframe_s = timeframe_s if timeframe_s in TIMEFRAME_ORDER else 60
+        self._keymap = dict(keymap or {})
+        self._status_due = 0.0
+        self._note = ""
+        for t in (*builtin_themes(), *extra_themes):
+            self.register_theme(t)
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.theme = DEFAULT_THEME
+            self._note = f"theme {theme!r} is unknown; using {DEFAULT_THEME}"
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Any theme (Textual's own included) can be used: missing trading colours fall back.
+        return dict(TRADING_VARIABLES)
+
+    def compose(self) -> ComposeResult:
+        quotes = QuotesPane(id="quotes")
+        quotes.border_title = "Watchlist"
+        yield quotes
+        yield CandlesPane(id="candles")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def quotes_pane(self) -> QuotesPane:
+        return self.query_one(QuotesPane)
+
+    @property
+    def candles_pane(self) -> CandlesPane:
+        return self.query_one(CandlesPane)
+
+    @property
+    def status_line(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    def on_mount(self) -> None:
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self._apply_palette(self.current_theme)
+        self.theme_changed_signal.subscribe(self, self._apply_palette)
+        self.quotes_pane.focus()
+        if self._note:
+            self.notify(self._note, severity="warning")
+        if self._start_view:
+            self.run_worker(self._bring_up_view(), name="start-feed", exit_on_error=False)
+        self.set_interval(self._frame_interval, self._frame, name="frame-pump")
+
+    async def _bring_up_view(self) -> None:
+        try:
+            await self.view.start()
+        except ProviderError as exc:
+            # Reported by run_console after the terminal is restored: one line, no traceback.
+            self.failure = exc
+            self.exit(1)
+            return
+        self._view_ready = True
+
+    def _apply_palette(self, theme: Theme) -> None:
+        palette = Palette.from_theme(theme)
+        self.quotes_pane.set_palette(palette)
+        self.candles_pane.set_palette(palette)
+
+    # -- the frame pump -----------------------------------------------------------------------
+
+    def _frame(self) -> None:
+        """Read the view's plain state and repaint only the panes whose content changed."""
+        now = time.perf_counter()
+        if self._view_ready and not self._view_stopped:
+            view = self.view
+            quotes = self.quotes_pane
+            quotes.sync(view)
+            candles = self.candles_pane
+            if not candles.symbol and quotes.selected:
+                candles.show(quotes.selected, self._timeframe_s)
+            candles.sync(view)
+        done = time.perf_counter()
+        self.frames += 1
+        self.frame_ms.append((done - now) * 1000.0)
+        self._frame_times.append(done)
+        if done >= self._status_due:
+            self._status_due = done + STATUS_EVERY_S
+            self._update_status()
+
+    @property
+    def fps(self) -> float:
+        """Frames completed in the last second."""
+        times = self._frame_times
+        if len(times) < 2:
+            return 0.0
+        cutoff = times[-1] - 1.0
+        return float(sum(1 for t in times if t > cutoff))
+
+    def _update_status(self) -> None:
+        recent = list(self.frame_ms)[-64:]
+        render_ms = sorted(recent)[len(recent) // 2] if recent else 0.0
+        status = self.status_line
+        if not self._view_ready:
+            status.update_from(self.view, self.provider, self.fps, render_ms, "starting feed…")
+            return
+        status.update_from(self.view, self.provider, self.fps, render_ms, self._note)
+        state = self.view.status.get(self.provider)
+        name = state.state if state is not None else "connecting"
+        status.set_class(name == "live", "-live")
+        status.set_class(name in ("stale", "resync", "connecting", "syncing"), "-stale")
+        status.set_class(name in ("down", "error"), "-down")
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def on_quotes_pane_symbol_chosen(self, message: QuotesPane.SymbolChosen) -> None:
+        self.candles_pane.show(message.symbol, self._timeframe_s)
+
+    def action_timeframe(self, step: int) -> None:
+        i = TIMEFRAME_ORDER.index(self._timeframe_s)
+        self._timeframe_s = TIMEFRAME_ORDER[(i + step) % len(TIMEFRAME_ORDER)]
+        candles = self.candles_pane
+        if candles.symbol:
+            candles.show(candles.symbol, self._timeframe_s)
+
+    def action_next_theme(self) -> None:
+        names = list(self.available_themes)
+        self.theme = names[(names.index(self.theme) + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    async def action_quit(self) -> None:
+        await self.stop_view()
+        self.exit(0)
+
+    async def stop_view(self) -> None:
+        """Stop the market view once (tasks cancelled, buffers unlinked); safe to repeat."""
+        if self._view_stopped:
+            return
+        self._view_stopped = True
+        await self.view.stop()
+
+
+async def run_console(
+    provider: str = "sim",
+    symbols: Sequence[str] | None = None,
+    config: Config | Mapping[str, Any] | None = None,
+) -> int:
+    """Run the console on `provider` until the user quits; returns the exit code.
+
+    `config` is the whole `Config` (the CLI passes it) or just the provider's settings.
+    A provider that cannot start raises its `ProviderError` after the terminal is restored.
+    """
+    from console.data.feed import FeedHub
+
+    console = config.console if isinstance(config, Config) else ConsoleSection()
+    if isinstance(config, Config):
+        provider_config: Mapping[str, Any] = config.provider_config(provider)
+        keymap: Mapping[str, str] = config.keys
+    else:
+        provider_config = dict(config or {})
+        keymap = {}
+    hub = FeedHub(
+        provider,
+        list(symbols or console.symbols),
+        config=provider_config,
+        first_quote_timeout=console.first_quote_timeout,
+    )
+    app = MDConsoleApp(
+        hub,
+        provider=provider,
+        fps=console.fps,
+        timeframe_s=TIMEFRAMES[console.timeframe],
+        theme=console.theme,
+        keymap=keymap,
+    )
+    try:
+        code = await app.run_async()
+    finally:
+        await app.stop_view()
+    if app.failure is not None:
+        raise app.failure
+    return code or 0
