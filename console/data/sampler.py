@@ -1,0 +1,285 @@
+"""Trades to bars: streaming 1 s and 1 m bars into buffers, batch 1 s bars, vectorized resampling.
+
+Bars are wall-clock aligned: a bar's `time` is the epoch second its interval starts at, a
+multiple of its length (1 d bars start at UTC midnight, 4 h bars at 00/04/08... UTC), whatever
+the trade timing. While the feed is live, seconds without trades get flat bars (open = high =
+low = close = previous close, no volume) once they are over; while it is down they stay
+missing, so a chart shows the outage instead of a made-up flat line.
+
+The streaming 1 m bars equal `resample(1 s bars, 60)` at all times, and the streaming 1 s bars
+equal `bars_from_trades` of the same trades (when no flat bars were filled in between).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from console.data.buffers import OhlcBuffer
+from console.data.provider import OHLC_DTYPE
+
+NS = 1_000_000_000
+
+
+def _as_1d(values: Any, dtype: str, field: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{field} must be a 1-d array, got shape {arr.shape}")
+    return arr
+
+
+def _bad_index(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _reduce(
+    time: np.ndarray,
+    starts: np.ndarray,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    count: np.ndarray,
+    pv: np.ndarray,
+    index: np.ndarray,
+) -> np.ndarray:
+    """Bars for the groups beginning at `starts` (sorted, first is 0) of the input rows."""
+    n = open_.shape[0]
+    out = np.empty(starts.shape[0], dtype=OHLC_DTYPE)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - 1
+    ends[-1] = n - 1
+    out["index"] = index
+    out["time"] = time
+    out["open"] = open_[starts]
+    out["high"] = np.maximum.reduceat(high, starts)
+    out["low"] = np.minimum.reduceat(low, starts)
+    out["close"] = close[ends]
+    vol = np.add.reduceat(volume, starts)
+    out["volume"] = vol
+    out["count"] = count
+    pvs = np.add.reduceat(pv, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wap = pvs / vol
+    # rounding can push a VWAP a hair outside the bar; a bar with no volume trades at its close
+    np.clip(wap, out["low"], out["high"], out=wap)
+    out["bar_wap"] = np.where(vol > 0, wap, out["close"])
+    return out
+
+
+def bars_from_trades(ts_ns: Any, price: Any, size: Any) -> np.ndarray:
+    """1 s bars (OHLC_DTYPE, oldest first) of trades; only seconds with trades get a bar.
+
+    Trades out of time order are sorted first (stably, so equal times keep their order).
+    """
+    ts = _as_1d(ts_ns, "i8", "ts_ns")
+    px = _as_1d(price, "f8", "price")
+    sz = _as_1d(size, "f8", "size")
+    if not ts.shape[0] == px.shape[0] == sz.shape[0]:
+        raise ValueError(
+            f"ts_ns, price and size must be the same length, got {ts.shape[0]}, "
+            f"{px.shape[0]} and {sz.shape[0]}"
+        )
+    n = ts.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=OHLC_DTYPE)
+    if not np.isfinite(px).all():
+        i = _bad_index(~np.isfinite(px))
+        raise ValueError(f"price[{i}] is {px[i]}; trade prices must be finite numbers")
+    if not (sz >= 0).all():
+        i = _bad_index(~(sz >= 0))
+        raise ValueError(f"size[{i}] is {sz[i]}; trade sizes must be finite and >= 0")
+    if n > 1 and (ts[1:] < ts[:-1]).any():
+        order = np.argsort(ts, kind="stable")
+        ts, px, sz = ts[order], px[order], sz[order]
+    sec = ts // NS
+    change = np.flatnonzero(sec[1:] != sec[:-1]) + 1
+    starts = np.empty(change.shape[0] + 1, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = change
+    counts = np.diff(np.append(starts, n))
+    return _reduce(
+        sec[starts],
+        starts,
+        px,
+        px,
+        px,
+        px,
+        sz,
+        counts,
+        px * sz,
+        np.arange(starts.shape[0]),
+    )
+
+
+def resample(bars: np.ndarray, timeframe_s: int) -> np.ndarray:
+    """Bars of `timeframe_s` seconds, epoch aligned, from finer bars sorted by time.
+
+    `index` of each result is that of its first source bar; `count` and `volume` add up and
+    `bar_wap` is the volume-weighted mean of the source bars' VWAPs.
+    """
+    if not isinstance(timeframe_s, int | np.integer) or timeframe_s < 1:
+        raise ValueError(f"timeframe_s must be a positive number of seconds, got {timeframe_s!r}")
+    missing = [f for f in OHLC_DTYPE.names or () if f not in (bars.dtype.names or ())]
+    if missing:
+        raise ValueError(f"resample needs bars with field(s) {', '.join(missing)}")
+    n = bars.shape[0]
+    if n == 0:
+        return np.empty(0, dtype=OHLC_DTYPE)
+    t = bars["time"].astype(np.int64, copy=False)
+    if n > 1 and (t[1:] < t[:-1]).any():
+        i = _bad_index(t[1:] < t[:-1]) + 1
+        raise ValueError(f"bars must be sorted by time; bar {i} starts before bar {i - 1}")
+    bucket = t - t % timeframe_s
+    change = np.flatnonzero(bucket[1:] != bucket[:-1]) + 1
+    starts = np.empty(change.shape[0] + 1, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = change
+    vol = bars["volume"].astype(np.float64, copy=False)
+    return _reduce(
+        bucket[starts],
+        starts,
+        bars["open"],
+        bars["high"],
+        bars["low"],
+        bars["close"],
+        vol,
+        np.add.reduceat(bars["count"].astype(np.int64, copy=False), starts),
+        bars["bar_wap"] * vol,
+        bars["index"][starts],
+    )
+
+
+class _Forming:
+    """The newest bar of one timeframe, kept in Python numbers and written through."""
+
+    __slots__ = ("buf", "c", "h", "l", "n", "o", "pv", "t", "tf", "v")
+
+    def __init__(self, buf: OhlcBuffer, tf: int) -> None:
+        self.buf = buf
+        self.tf = tf
+        self.t = -1  # no bar yet
+        self.o = self.h = self.l = self.c = self.v = self.pv = 0.0
+        self.n = 0
+
+    def adopt(self) -> None:
+        """Continues the buffer's newest bar (e.g. the current minute from history)."""
+        rows = self.buf.read(1)
+        if rows.shape[0]:
+            r = rows[0]
+            self.t = int(r["time"])
+            self.o, self.h, self.l, self.c = (float(r[f]) for f in ("open", "high", "low", "close"))
+            self.v, self.n = float(r["volume"]), int(r["count"])
+            self.pv = float(r["bar_wap"]) * self.v
+
+    def row(self) -> tuple[int, int, float, float, float, float, float, int, float]:
+        wap = self.pv / self.v if self.v > 0 else self.c
+        wap = min(max(wap, self.l), self.h)
+        return (0, self.t, self.o, self.h, self.l, self.c, self.v, self.n, wap)
+
+    def start(self, t: int, price: float, size: float) -> None:
+        self.t = t
+        self.o = self.h = self.l = self.c = price
+        self.v = size
+        self.pv = price * size
+        self.n = 1
+        self.buf.push(np.array([self.row()], dtype=OHLC_DTYPE))
+
+    def add(self, price: float, size: float, *, newest: bool = True) -> None:
+        if price > self.h:
+            self.h = price
+        elif price < self.l:
+            self.l = price
+        if newest:
+            self.c = price
+        self.v += size
+        self.pv += price * size
+        self.n += 1
+        self.buf.set_last(self.row())
+
+    def flat(self, t0: int, count: int) -> None:
+        """Pushes `count` flat bars starting at t0, one per `tf`, at the current close."""
+        keep = min(count, self.buf.capacity)
+        first_t = t0 + (count - keep) * self.tf
+        rows = np.zeros(keep, dtype=OHLC_DTYPE)
+        rows["time"] = np.arange(first_t, first_t + keep * self.tf, self.tf)
+        for f in ("open", "high", "low", "close", "bar_wap"):
+            rows[f] = self.c
+        self.buf.push(rows)
+        self.t = t0 + (count - 1) * self.tf
+        self.o = self.h = self.l = self.c
+        self.v = self.pv = 0.0
+        self.n = 0
+
+
+class Sampler:
+    """Streams trades into 1 s and 1 m bar buffers (wall-clock aligned, written through).
+
+    Call `on_trade` per trade (exchange time) and `on_clock` a few times a second with local
+    time and whether the feed is live. `fill_delay_s` is how long after a second ends it is
+    treated as silent, so trades delayed in transit still land in their own bar.
+    """
+
+    def __init__(self, buf_1s: OhlcBuffer, buf_1m: OhlcBuffer, *, fill_delay_s: float = 1.0):
+        self.buf_1s = buf_1s
+        self.buf_1m = buf_1m
+        self.fill_delay_ns = int(fill_delay_s * NS)
+        self.live = False
+        self.late_trades = 0
+        """Trades older than the bar forming when they arrived; counted into that bar."""
+        self._s = _Forming(buf_1s, 1)
+        self._m = _Forming(buf_1m, 60)
+        self._s.adopt()
+        self._m.adopt()
+        self._fill_from = 0  # first second flat bars may cover (after the last outage)
+
+    def on_trade(self, ts_ns: int, price: float, size: float) -> None:
+        """One trade at exchange time `ts_ns` (epoch ns)."""
+        sec = ts_ns // NS
+        s, m = self._s, self._m
+        if sec == s.t:
+            s.add(price, size)
+            m.add(price, size)
+            return
+        if sec < s.t:
+            self.late_trades += 1
+            s.add(price, size, newest=False)
+            m.add(price, size, newest=False)
+            return
+        if self.live and s.t >= 0:
+            self._fill(sec)
+        s.start(sec, price, size)
+        minute = sec - sec % 60
+        if minute == m.t:
+            m.add(price, size)
+        elif minute > m.t:
+            m.start(minute, price, size)
+        else:
+            m.add(price, size, newest=False)
+
+    def on_clock(self, now_ns: int, live: bool) -> None:
+        """Local time tick: fills flat bars for finished silent seconds, only while live."""
+        if not live:
+            self.live = False
+            # nothing up to now may be filled later: those seconds passed while we were down
+            self._fill_from = max(self._fill_from, now_ns // NS + 1)
+            return
+        self.live = True
+        if self._s.t >= 0:
+            self._fill((now_ns - self.fill_delay_ns) // NS)
+
+    def _fill(self, until: int) -> None:
+        """Flat bars for the seconds after the newest bar and before `until`."""
+        s, m = self._s, self._m
+        lo = max(s.t + 1, self._fill_from)
+        if until <= lo:
+            return
+        if m.t < 0:
+            m.c = s.c
+        s.flat(lo, until - lo)
+        m_lo = max(lo - lo % 60, m.t + 60)
+        m_hi = (until - 1) - (until - 1) % 60
+        if m_hi >= m_lo:
+            m.flat(m_lo, (m_hi - m_lo) // 60 + 1)
