@@ -1,0 +1,95 @@
+"""Order-book imbalance (OBI) and cumulative volume delta (CVD), per book row and as candles per bar.
+
+Everything is numpy over whole columns. The console draws the candle arrays as a lower study
+under the price chart (`STUDY_DTYPE`: one row per bar with the metric's open/high/low/close).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from console.data.provider import OHLC_DTYPE
+
+STUDY_DTYPE = np.dtype(
+    [("time", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"), ("count", "i8")]
+)
+"""A metric as candles: bar start (epoch s), the metric's first/high/low/last value, samples."""
+
+
+def obi(bid_sz: np.ndarray, ask_sz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: bid total - ask total over the levels given, and (b - a) / (b + a) in [-1, 1].
+
+    Sizes are [rows, levels] with 0 for absent levels; an empty book has imbalance 0.
+    """
+    bids = bid_sz.sum(axis=1)
+    asks = ask_sz.sum(axis=1)
+    diff = bids - asks
+    total = bids + asks
+    norm = np.divide(diff, total, out=np.zeros_like(diff), where=total > 0)
+    return diff, norm
+
+
+def cvd(side: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Cumulative buy - sell volume after each trade (`side` +1 buy, -1 sell, 0 unknown)."""
+    return np.cumsum(side * size)
+
+
+def cvd_at(times: np.ndarray, trade_ts: np.ndarray, cvd_values: np.ndarray) -> np.ndarray:
+    """CVD as it stood at each time: over the trades strictly before it (a book row's window
+    trades come after the row)."""
+    k = np.searchsorted(trade_ts, times, "left")
+    return np.where(k > 0, cvd_values[np.maximum(k - 1, 0)], 0.0) if len(cvd_values) else np.zeros(len(times))
+
+
+def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarray:
+    """`values` sampled at `ts_ns` (sorted) as one candle per `timeframe_s` bar that has samples."""
+    out = np.zeros(0, STUDY_DTYPE)
+    if len(ts_ns) == 0:
+        return out
+    bar, starts = _bar_starts(ts_ns, timeframe_s)
+    ends = np.append(starts[1:], len(ts_ns))
+    out = np.zeros(len(starts), STUDY_DTYPE)
+    out["time"] = bar[starts] * timeframe_s
+    out["open"] = values[starts]
+    out["close"] = values[ends - 1]
+    out["high"] = np.maximum.reduceat(values, starts)
+    out["low"] = np.minimum.reduceat(values, starts)
+    out["count"] = ends - starts
+    return out
+
+
+def trade_bars(ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, timeframe_s: int) -> np.ndarray:
+    """OHLCV bars (`OHLC_DTYPE`) of the bars that have trades; `index` is bar start / timeframe."""
+    if len(ts_ns) == 0:
+        return np.zeros(0, OHLC_DTYPE)
+    bar, starts = _bar_starts(ts_ns, timeframe_s)
+    ends = np.append(starts[1:], len(ts_ns))
+    out = np.zeros(len(starts), OHLC_DTYPE)
+    out["index"] = bar[starts]
+    out["time"] = bar[starts] * timeframe_s
+    out["open"] = price[starts]
+    out["close"] = price[ends - 1]
+    out["high"] = np.maximum.reduceat(price, starts)
+    out["low"] = np.minimum.reduceat(price, starts)
+    volume = np.add.reduceat(size, starts)
+    out["volume"] = volume
+    out["count"] = ends - starts
+    notional = np.add.reduceat(price * size, starts)
+    out["bar_wap"] = np.divide(notional, volume, out=out["close"].copy(), where=volume > 0)
+    return out
+
+
+def concat(parts: Iterable[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """Batches joined into one array (empty of `dtype` when there are none)."""
+    chunks = list(parts)
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+
+
+def _bar_starts(ts_ns: np.ndarray, timeframe_s: int) -> tuple[np.ndarray, np.ndarray]:
+    if timeframe_s <= 0:
+        raise ValueError(f"timeframe must be a positive number of seconds, got {timeframe_s}")
+    bar = ts_ns // (timeframe_s * 1_000_000_000)
+    starts = np.flatnonzero(np.diff(bar, prepend=bar[0] - 1))
+    return bar, starts
