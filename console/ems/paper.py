@@ -20,7 +20,7 @@ from console.model.book import ASK, BID, Book
 from console.model.events import BookDelta, BookSnapshot, MarketEvent, Trade
 
 PAPER = "paper"
-_WALK = 64  # levels fetched per step when walking the book
+_WALK = 8  # levels fetched in the first step of a walk (most orders fill at the touch)
 
 
 class PaperConfigError(ValueError):

@@ -106,6 +106,7 @@ class Ems:
         self._subs: list[Callable[[OrderEvent], None]] = []
         self._dark: dict[str, dict[str, OrderState]] = {}  # symbol -> stops the EMS holds
         self._unrestored: list[OrderState] = []
+        self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
         self._watch: frozenset[str] = frozenset()
         self._unsub: Callable[[], None] | None = None
         self.recover()
@@ -284,13 +285,14 @@ class Ems:
                 return (f"kill_switch: trading is halted for "
                         f"{'every account' if not key else 'account ' + key}"
                         f"{' (' + why + ')' if why else ''}; re-arm it to trade again")
-        inst = self.instruments.get(req.symbol)
+        inst = self.instruments.get(req.symbol) or self._derived.get(req.symbol)
         if inst is None:
             book = self.books.get(req.symbol)
             if book is None:
                 return f"symbol: no instrument data for {req.symbol}; is its feed running?"
-            inst = Instrument(symbol=req.symbol, base="", quote="", tick_size=book.tick_size,
-                              lot_size=book.lot_size)
+            inst = self._derived[req.symbol] = Instrument(
+                symbol=req.symbol, base="", quote="", tick_size=book.tick_size,
+                lot_size=book.lot_size)
         pos = self.state.ledger.size(req.account, req.symbol)
         if req.reduce_only:
             signed = req.size if req.side == "buy" else -req.size
