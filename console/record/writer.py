@@ -42,6 +42,7 @@ class RecordingWriter:
         self.codec = codec_id(header.compression)
         self.pdec, self.qdec = scales_for(header.instrument)
         self.recovered: Damage | None = None
+        self.created = False  # this writer wrote the header (a new file)
         self.frames_written = 0
         self.bytes_written = 0
         flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
@@ -57,6 +58,7 @@ class RecordingWriter:
             self.size = os.fstat(self._fd).st_size
             if self.size == 0:
                 self._write_all(encode_header(header))
+                self.created = True
             else:
                 self._check_existing()
         except BaseException:
