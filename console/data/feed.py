@@ -1,0 +1,637 @@
+"""Feed hub: runs one provider's task and fans its events out to books, quotes, tape, bars.
+
+The hub owns the per-symbol state the UI reads (books, quote state, trade tape, 1 s / 1 m bar
+buffers) and keeps it current from the provider's event stream. Ingest is synchronous and
+allocation-free per event: the provider calls `ingest` (its `send`), which dispatches on the
+event's type, updates plain state and hands the same event object to every subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from console.data.buffers import OhlcBuffer, buffer_label
+from console.data.provider import (
+    OHLC_DTYPE,
+    DataUnavailable,
+    ProviderError,
+    ProviderModule,
+    TaskStatus,
+    UnknownSymbol,
+)
+from console.data.quotes import QuoteState
+from console.data.sampler import Sampler, resample
+from console.data.tape import TradeTape
+from console.model.book import Book
+from console.model.events import (
+    Bar,
+    BookDelta,
+    BookSnapshot,
+    ConnectorState,
+    ConnectorStatus,
+    MarketEvent,
+    Quote,
+    Trade,
+)
+from console.model.instruments import Instrument, split_symbol
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[MarketEvent], None]
+"""Called synchronously with every event the hub ingests; must not block."""
+
+LIVE_STATES: frozenset[str] = frozenset({"live", "stale"})
+"""Connector states in which the feed counts as live (silent seconds get flat bars)."""
+
+_PROVIDER_PARTS = (
+    "NAME",
+    "CAPABILITIES",
+    "ohlc_dtype",
+    "stream_quotes",
+    "open_history_client",
+    "symbol_info",
+    "search_symbols",
+)
+_DAY_S = 86_400
+
+
+class FeedError(ProviderError):
+    """The feed could not start or keep running; the message says what, where and what to do."""
+
+
+class _SymbolState:
+    """Everything the hub keeps for one symbol, gathered so ingest does one dict lookup."""
+
+    __slots__ = ("book", "buf_1m", "buf_1s", "quote", "quoted", "sampler", "tape")
+
+    def __init__(
+        self, book: Book, quote: QuoteState, tape: TradeTape, buf_1s: OhlcBuffer, buf_1m: OhlcBuffer
+    ) -> None:
+        self.book = book
+        self.quote = quote
+        self.tape = tape
+        self.buf_1s = buf_1s
+        self.buf_1m = buf_1m
+        self.sampler: Sampler | None = None  # created after backfill so it continues the history
+        self.quoted = False
+
+
+class FeedHub:
+    """Runs one provider for a set of symbols and keeps their market state current.
+
+    `provider` is a registered provider name, or a provider module (anything with the parts of
+    the provider contract), which is how tests and embedders plug in their own sources.
+    """
+
+    def __init__(
+        self,
+        provider: str | ProviderModule,
+        symbols: Sequence[str],
+        *,
+        config: Mapping[str, Any] | None = None,
+        first_quote_timeout: float = 10.0,
+        capacity_1s: int = 86_400,
+        capacity_1m: int = 7 * 1_440,
+        tape_capacity: int = 10_000,
+        history: bool = True,
+        history_timeout: float = 30.0,
+        restart_backoff: float = 0.5,
+        restart_backoff_max: float = 30.0,
+        stale_after: float = 15.0,
+    ) -> None:
+        self._provider_arg = provider
+        self.provider_name = provider if isinstance(provider, str) else str(
+            getattr(provider, "NAME", type(provider).__name__)
+        )
+        self.symbols: tuple[str, ...] = tuple(symbols)
+        self._check_symbols()
+        self.config: Mapping[str, Any] = dict(config or {})
+        self.first_quote_timeout = first_quote_timeout
+        self.capacity_1s = capacity_1s
+        self.capacity_1m = capacity_1m
+        self.tape_capacity = tape_capacity
+        self.history = history
+        self.history_timeout = history_timeout
+        self.restart_backoff = restart_backoff
+        self.restart_backoff_max = restart_backoff_max
+        self.stale_after = stale_after
+
+        self.module: ProviderModule | None = None
+        self.instruments: dict[str, Instrument] = {}
+        self.books: dict[str, Book] = {}
+        self.quotes: dict[str, QuoteState] = {}
+        self.tape: dict[str, TradeTape] = {}
+        self.bars_1s: dict[str, OhlcBuffer] = {}
+        self.bars_1m: dict[str, OhlcBuffer] = {}
+        self.status: dict[str, ConnectorStatus] = {}
+        self.symbol_status: dict[str, ConnectorStatus] = {}
+        self.warnings: list[str] = []  # non-fatal problems (e.g. history missing) for the UI
+        self.events = 0  # events ingested since start
+        self.events_per_s = 0.0
+        self.restarts = 0
+        self.last_error = ""
+
+        self._state: dict[str, _SymbolState] = {}
+        self._subscribers: tuple[Subscriber, ...] = ()
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            BookDelta: self._on_delta,
+            Trade: self._on_trade,
+            BookSnapshot: self._on_snapshot,
+            Quote: self._on_quote,
+            Bar: self._on_bar,
+            ConnectorStatus: self._on_status,
+        }
+        self._pending_first = len(self.symbols)
+        self._all_quoted = asyncio.Event()
+        self._live = asyncio.Event()
+        self._started = False
+        self._stopped = False
+        self._startup_failure: str | None = None
+        self._provider_task: asyncio.Task[None] | None = None
+        self._clock_task: asyncio.Task[None] | None = None
+        self._rate_ns = 0
+        self._rate_events = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load instruments and history, start the provider and wait for every first quote.
+
+        Raises `FeedError` (and leaves nothing running or allocated) when the provider is
+        unknown, a symbol is not listed, the provider fails while starting, or a first quote
+        does not arrive within `first_quote_timeout` seconds.
+        """
+        if self._started:
+            raise FeedError(f"feed for provider {self.provider_name!r} was already started")
+        self._started = True
+        try:
+            self.module = self._load_provider()
+            await self._load_instruments()
+            self._create_state()
+            if self.history:
+                await self._backfill()
+            for st in self._state.values():
+                st.sampler = Sampler(st.buf_1s, st.buf_1m)
+            self._rate_ns = time.time_ns()
+            self._provider_task = asyncio.create_task(
+                self._supervise(), name=f"feed:{self.provider_name}"
+            )
+            await self._wait_first_quotes()
+            self._clock_task = asyncio.create_task(
+                self._clock(), name=f"feed-clock:{self.provider_name}"
+            )
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop the provider and clock tasks, then close and unlink the bar buffers."""
+        if self._stopped:
+            return
+        self._stopped = True
+        tasks = [t for t in (self._clock_task, self._provider_task) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._live.clear()
+        if self.module is not None:
+            self._set_status("down", "feed stopped")
+        for buf in (*self.bars_1s.values(), *self.bars_1m.values()):
+            try:
+                buf.unlink()
+            except Exception as exc:  # keep removing the others; a leak is reclaimed next start
+                self._warn(f"could not remove bar buffer {buf.name}: {exc}")
+
+    async def __aenter__(self) -> FeedHub:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- start-up steps --------------------------------------------------------------------
+
+    def _check_symbols(self) -> None:
+        if not self.symbols:
+            raise FeedError(
+                f"no symbols given for provider {self.provider_name!r}; name at least one, "
+                "e.g. BTC/USD"
+            )
+        dupes = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
+        if dupes:
+            raise FeedError(f"symbols listed twice for provider {self.provider_name!r}: "
+                            f"{', '.join(dupes)}; list each once")
+        for sym in self.symbols:
+            try:
+                split_symbol(sym)
+            except ValueError as exc:
+                raise FeedError(f"provider {self.provider_name!r}: {exc}") from None
+
+    def _load_provider(self) -> ProviderModule:
+        arg = self._provider_arg
+        if isinstance(arg, str):
+            import providers  # the registry lives beside the providers it imports
+
+            try:
+                return providers.load(arg)
+            except ProviderError as exc:
+                raise FeedError(str(exc)) from None
+            except ImportError as exc:
+                raise FeedError(
+                    f"provider {arg!r} could not be imported ({exc}); reinstall mdconsole "
+                    "or pick another provider (see `mdconsole providers`)"
+                ) from None
+        missing = [part for part in _PROVIDER_PARTS if not hasattr(arg, part)]
+        if missing:
+            raise FeedError(
+                f"provider {self.provider_name!r} lacks {', '.join(missing)}; a provider must "
+                "implement the whole contract of console/data/provider.py"
+            )
+        return arg
+
+    async def _load_instruments(self) -> None:
+        module = self._require_module()
+
+        async def one(sym: str) -> Instrument | str:
+            try:
+                return await asyncio.wait_for(module.symbol_info(sym), self.first_quote_timeout)
+            except UnknownSymbol:
+                return f"unknown:{sym}"
+            except TimeoutError:
+                return f"failed:{sym} (no answer within {self.first_quote_timeout:g} s)"
+            except Exception as exc:
+                return f"failed:{sym} ({type(exc).__name__}: {exc})"
+
+        results = await asyncio.gather(*(one(s) for s in self.symbols))
+        unknown = [r[8:] for r in results if isinstance(r, str) and r.startswith("unknown:")]
+        failed = [r[7:] for r in results if isinstance(r, str) and r.startswith("failed:")]
+        if unknown:
+            raise FeedError(
+                f"provider {self.provider_name!r} does not list {', '.join(unknown)}; "
+                f"check the spelling (BASE/QUOTE) or search with "
+                f"`mdconsole symbols {self.provider_name}`"
+            )
+        if failed:
+            raise FeedError(
+                f"provider {self.provider_name!r} could not describe {', '.join(failed)}; "
+                "check its connection and endpoints in the config, then retry"
+            )
+        for sym, inst in zip(self.symbols, results, strict=True):
+            assert isinstance(inst, Instrument)
+            self.instruments[sym] = inst
+
+    def _create_state(self) -> None:
+        for sym in self.symbols:
+            inst = self.instruments[sym]
+            book = Book(inst.tick_size, inst.lot_size, symbol=sym)
+            quote = QuoteState(sym, book=book)
+            tape = TradeTape(self.tape_capacity)
+            buf_1s = OhlcBuffer.create(buffer_label(sym, "1s"), self.capacity_1s)
+            self.bars_1s[sym] = buf_1s
+            buf_1m = OhlcBuffer.create(buffer_label(sym, "1m"), self.capacity_1m)
+            self.bars_1m[sym] = buf_1m
+            self.books[sym] = book
+            self.quotes[sym] = quote
+            self.tape[sym] = tape
+            self._state[sym] = _SymbolState(book, quote, tape, buf_1s, buf_1m)
+
+    async def _backfill(self) -> None:
+        """Fill the 1 s and 1 m buffers from the provider's history so charts start full."""
+        module = self._require_module()
+        caps = module.CAPABILITIES
+        if not caps.history:
+            return
+        frames = [tf for tf in (1, 60) if tf in caps.history_timeframes]
+
+        async def one(sym: str) -> None:
+            st = self._state[sym]
+            async with module.open_history_client(sym) as (get_ohlc, _hints):
+                for tf in frames:
+                    buf = st.buf_1s if tf == 1 else st.buf_1m
+                    try:
+                        array, _start, _end = await get_ohlc(tf)
+                    except DataUnavailable:
+                        continue
+                    rows = as_ohlc(array)[-buf.capacity :]
+                    if len(rows):
+                        buf.prepend(rows)
+                    if tf == 60 and len(rows):
+                        ref = reference_price(rows, time.time())
+                        if ref is not None:
+                            st.quote.set_reference(ref)
+
+        async def guarded(sym: str) -> None:
+            try:
+                await asyncio.wait_for(one(sym), self.history_timeout)
+            except TimeoutError:
+                self._warn(f"{self.provider_name} {sym}: history did not arrive within "
+                           f"{self.history_timeout:g} s; charts start from live data")
+            except Exception as exc:
+                self._warn(f"{self.provider_name} {sym}: history unavailable "
+                           f"({type(exc).__name__}: {exc}); charts start from live data")
+
+        await asyncio.gather(*(guarded(s) for s in self.symbols))
+
+    async def _wait_first_quotes(self) -> None:
+        assert self._provider_task is not None
+        quoted = asyncio.create_task(self._all_quoted.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {quoted, self._provider_task},
+                timeout=self.first_quote_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            quoted.cancel()
+        if self._all_quoted.is_set():
+            return
+        if self._provider_task in done:
+            raise FeedError(
+                f"provider {self.provider_name!r} stopped while starting "
+                f"({', '.join(self.symbols)}): {self._startup_failure or 'stream ended'}; "
+                "check its config and connection, then retry"
+            )
+        missing = [s for s, st in self._state.items() if not st.quoted]
+        raise FeedError(
+            f"provider {self.provider_name!r} sent no first quote for {', '.join(missing)} "
+            f"within {self.first_quote_timeout:g} s; check that the symbols trade and the "
+            "provider's connection and endpoints, or raise first_quote_timeout"
+        )
+
+    # --- provider task ---------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        """Run the provider's stream, restarting it with exponential backoff when it crashes.
+
+        A crash before every first quote arrived is not retried: start() reports it instead,
+        since a provider that cannot start is almost always misconfigured.
+        """
+        module = self._require_module()
+        loop = asyncio.get_running_loop()
+        shm = {s: {1: st.buf_1s, 60: st.buf_1m} for s, st in self._state.items()}
+        attempt = 0
+        while True:
+            live = asyncio.Event()
+            self._live = live
+            self._set_status("connecting" if attempt == 0 else "resync",
+                             "" if attempt == 0 else f"restart {self.restarts}")
+            watcher = asyncio.create_task(self._announce_live(live))
+            began = loop.time()
+            failure: str | None = None
+            try:
+                await module.stream_quotes(
+                    self.ingest, self.symbols, shm, live,
+                    config=self.config, task_status=TaskStatus(),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+                log.warning("provider %s crashed: %s", self.provider_name, failure, exc_info=True)
+            finally:
+                watcher.cancel()
+                live.clear()
+            if failure is None:
+                # A stream that ends on its own (e.g. a replay reaching its end) is finished.
+                self._startup_failure = "stream ended before the first quotes"
+                self._set_status("down", "stream ended")
+                return
+            self.last_error = failure
+            if not self._all_quoted.is_set():
+                self._startup_failure = failure
+                self._set_status("error", failure)
+                return
+            if loop.time() - began >= self.restart_backoff_max:
+                attempt = 0  # it ran stably for a while: start the backoff over
+            delay = min(self.restart_backoff * 2**attempt, self.restart_backoff_max)
+            attempt += 1
+            self.restarts += 1
+            self._set_status("error", f"{failure}; restarting in {delay:.3g} s "
+                                      f"(restart {self.restarts})")
+            await asyncio.sleep(delay)
+
+    async def _announce_live(self, live: asyncio.Event) -> None:
+        await live.wait()
+        self._set_status("live", "")
+
+    async def _clock(self) -> None:
+        """Call `tick` just after every wall-clock second."""
+        while True:
+            now = time.time_ns()
+            await asyncio.sleep((1_000_000_000 - now % 1_000_000_000) / 1e9)
+            self.tick()
+
+    def tick(self, now_ns: int | None = None) -> None:
+        """Once-a-second work: close bars (flat ones only while live), rate and staleness."""
+        now = time.time_ns() if now_ns is None else now_ns
+        live = self.live
+        for st in self._state.values():
+            if st.sampler is not None:
+                st.sampler.on_clock(now, live)
+        elapsed = now - self._rate_ns
+        if elapsed > 0:
+            self.events_per_s = (self.events - self._rate_events) * 1e9 / elapsed
+            self._rate_ns = now
+            self._rate_events = self.events
+        current = self.status.get(self.provider_name)
+        if current is None:
+            return
+        newest = max((st.quote.updated_ns for st in self._state.values()), default=0)
+        quiet_s = (now - newest) / 1e9
+        if current.state == "live" and quiet_s > self.stale_after:
+            self._set_status("stale", f"no data for {quiet_s:.0f} s")
+        elif current.state == "stale" and quiet_s <= self.stale_after:
+            self._set_status("live", "")
+
+    # --- ingest (hot path) -----------------------------------------------------------------
+
+    def ingest(self, event: MarketEvent) -> None:
+        """Take one event from the provider: update state, then hand it to each subscriber."""
+        self.events += 1
+        self._dispatch[type(event)](event)
+        subscribers = self._subscribers
+        if subscribers:
+            for callback in subscribers:
+                try:
+                    callback(event)
+                except Exception:
+                    self._drop_subscriber(callback)
+
+    def _on_delta(self, ev: BookDelta) -> None:
+        st = self._state.get(ev.symbol)
+        if st is not None:
+            st.book.apply_delta(ev)
+            st.quote.updated_ns = time.time_ns()
+
+    def _on_trade(self, ev: Trade) -> None:
+        st = self._state.get(ev.symbol)
+        if st is None:
+            return
+        now = time.time_ns()
+        st.tape.append(ev)
+        st.quote.on_trade(ev, now)
+        sampler = st.sampler
+        if sampler is not None:
+            sampler.on_trade(ev.ts or now, ev.price, ev.size)
+        if not st.quoted:
+            self._first_price(st)
+
+    def _on_snapshot(self, ev: BookSnapshot) -> None:
+        st = self._state.get(ev.symbol)
+        if st is not None:
+            st.book.apply_snapshot(ev)
+            st.quote.updated_ns = time.time_ns()
+
+    def _on_quote(self, ev: Quote) -> None:
+        st = self._state.get(ev.symbol)
+        if st is None:
+            return
+        st.quote.on_quote(ev, time.time_ns())
+        if not st.quoted and st.quote.has_price:
+            self._first_price(st)
+
+    def _on_bar(self, ev: Bar) -> None:
+        # Bars are built from trades by the sampler; venue bars only reach subscribers.
+        pass
+
+    def _on_status(self, ev: ConnectorStatus) -> None:
+        if ev.symbol:
+            self.symbol_status[ev.symbol] = ev
+        else:
+            self.status[ev.provider] = ev
+
+    def _first_price(self, st: _SymbolState) -> None:
+        st.quoted = True
+        self._pending_first -= 1
+        if self._pending_first <= 0:
+            self._all_quoted.set()
+
+    # --- subscribers -----------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(event)` for every event from now on; returns the unsubscribe call.
+
+        Every subscriber gets the same immutable event object (no copies). A subscriber that
+        raises is dropped, with the error logged, so it cannot stall the feed.
+        """
+        self._subscribers = (*self._subscribers, callback)
+
+        def unsubscribe() -> None:
+            self._remove_subscriber(callback)
+
+        return unsubscribe
+
+    def _remove_subscriber(self, callback: Subscriber) -> None:
+        subs = list(self._subscribers)
+        for i, cb in enumerate(subs):
+            if cb is callback:
+                del subs[i]
+                self._subscribers = tuple(subs)
+                return
+
+    def _drop_subscriber(self, callback: Subscriber) -> None:
+        log.exception("feed subscriber %r failed; unsubscribing it", callback)
+        self._warn(f"a feed subscriber ({getattr(callback, '__qualname__', callback)!s}) "
+                   "failed and was unsubscribed; see the log for the error")
+        self._remove_subscriber(callback)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """The provider is streaming (first quotes done, not crashed or reconnecting)."""
+        current = self.status.get(self.provider_name)
+        return self._live.is_set() and (current is None or current.state in LIVE_STATES)
+
+    def bars(self, symbol: str, timeframe_s: int) -> np.ndarray:
+        """Bars of `symbol` at `timeframe_s` seconds, oldest first (a copy)."""
+        st = self._symbol(symbol)
+        if timeframe_s <= 0:
+            raise ValueError(f"timeframe must be a positive number of seconds, got {timeframe_s}")
+        if timeframe_s == 1:
+            return st.buf_1s.read()
+        if timeframe_s == 60:
+            return st.buf_1m.read()
+        if timeframe_s % 60 == 0:
+            return resample(st.buf_1m.read(), timeframe_s)
+        return resample(st.buf_1s.read(), timeframe_s)
+
+    def staleness_s(self, symbol: str, now_ns: int | None = None) -> float:
+        """Seconds since the last event for `symbol` arrived (infinite before the first)."""
+        updated = self._symbol(symbol).quote.updated_ns
+        if updated == 0:
+            return math.inf
+        now = time.time_ns() if now_ns is None else now_ns
+        return max(0.0, (now - updated) / 1e9)
+
+    def _symbol(self, symbol: str) -> _SymbolState:
+        try:
+            return self._state[symbol]
+        except KeyError:
+            raise KeyError(
+                f"{symbol!r} is not in this feed (provider {self.provider_name!r} streams "
+                f"{', '.join(self.symbols)})"
+            ) from None
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _require_module(self) -> ProviderModule:
+        if self.module is None:
+            raise FeedError(f"feed for provider {self.provider_name!r} is not started")
+        return self.module
+
+    def _set_status(self, state: ConnectorState, detail: str) -> None:
+        self.ingest(ConnectorStatus(
+            symbol="", provider=self.provider_name, state=state, detail=detail,
+            ts=time.time_ns(),
+        ))
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
+
+
+def as_ohlc(array: np.ndarray) -> np.ndarray:
+    """A provider's history rows as `OHLC_DTYPE` (a no-op when they already are)."""
+    if array.dtype == OHLC_DTYPE:
+        return array
+    names = array.dtype.names or ()
+    missing = [f for f in OHLC_DTYPE.names or () if f not in names]
+    if missing:
+        raise FeedError(f"history rows lack field(s) {', '.join(missing)}; a provider's "
+                        "ohlc_dtype must contain every field of OHLC_DTYPE")
+    out = np.empty(len(array), dtype=OHLC_DTYPE)
+    for field in OHLC_DTYPE.names or ():
+        out[field] = array[field]
+    return out
+
+
+def reference_price(bars_1m: np.ndarray, now_s: float) -> float | None:
+    """The open of the first 1 m bar at or after 24 h ago, if the history reaches that far."""
+    if not len(bars_1m):
+        return None
+    times = bars_1m["time"]
+    since = now_s - _DAY_S
+    if times[0] > since:
+        return None
+    i = int(np.searchsorted(times, since, side="left"))
+    if i >= len(bars_1m):
+        return None
+    price = float(bars_1m["open"][i])
+    return price if price > 0.0 and math.isfinite(price) else None
