@@ -1,0 +1,1 @@
+"""Plays recordings and OKX SQLite databases back as a provider, at any speed, with seek."""

@@ -1,0 +1,120 @@
+"""The replay loop: merges sources by time, paces them on a virtual clock, obeys the control.
+
+At speed max nothing waits on the wall clock, so the same files always give the same events
+in the same order. A seek sends only the book events between the snapshot before the target
+and the target (trades and bars there were already seen or belong to the skipped span), then
+plays on from the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Iterator, Sequence
+
+from console.data.provider import Send
+from console.model.events import BookDelta, BookSnapshot, ConnectorStatus, MarketEvent
+from providers.replay.control import ReplayControl
+from providers.replay.sources import ReplaySource
+
+YIELD_EVERY = 2048
+"""At speed max, events sent between yields to the event loop (keeps the UI responsive)."""
+
+
+def merged(
+    sources: Sequence[ReplaySource], start_ns: int | None, end_ns: int | None
+) -> Iterator[MarketEvent]:
+    """All sources' events from their snapshots before start_ns, by time (ties: source order)."""
+    return heapq.merge(*(src.events(start_ns, end_ns) for src in sources), key=_ts)
+
+
+def _ts(ev: MarketEvent) -> int:
+    return ev.ts
+
+
+class Player:
+    """Plays `sources` into `send` between `start_ns` and `end_ns` under `control`."""
+
+    def __init__(
+        self, sources: Sequence[ReplaySource], send: Send, control: ReplayControl, *,
+        provider: str = "replay", start_ns: int | None = None, end_ns: int | None = None,
+        exit_at_end: bool = False,
+    ) -> None:
+        self.sources = list(sources)
+        self.send = send
+        self.control = control
+        self.provider = provider
+        self.exit_at_end = exit_at_end
+        control.start_ns = start_ns if start_ns is not None else min(s.start_ns for s in sources)
+        control.end_ns = end_ns if end_ns is not None else max(s.end_ns for s in sources)
+        control.position_ns = control.start_ns
+        self.end_ns = None if end_ns is None else end_ns
+        self.sent = 0
+
+    def status(self, state: str, detail: str = "") -> None:
+        self.send(ConnectorStatus(symbol="", ts=self.control.position_ns, provider=self.provider,
+                                  state=state, detail=detail))  # type: ignore[arg-type]
+
+    async def run(self) -> None:
+        """Plays until the end (and, unless `exit_at_end`, waits there for a seek)."""
+        control = self.control
+        target: int | None = control.start_ns
+        while True:
+            target = await self._play(target)
+            if target is not None:
+                continue  # a seek
+            control.finished.set()
+            self.status("live", "end of replay")
+            if self.exit_at_end:
+                return
+            while (target := control.take_seek()) is None:
+                await control.wait(None)
+            self.status("resync", "seek")
+
+    async def _play(self, target: int | None) -> int | None:
+        """Plays from `target` to the end; returns early with a seek's target."""
+        control = self.control
+        loop = asyncio.get_running_loop()
+        events = merged(self.sources, target, self.end_ns)
+        anchor: tuple[float, int, float | None] | None = None  # wall, virtual, speed
+        burst = 0
+        for ev in events:
+            ts = ev.ts
+            if target is not None and ts < target:
+                if isinstance(ev, BookSnapshot | BookDelta):
+                    self.send(ev)  # rebuilding the book up to the target
+                continue
+            if target is not None:
+                target = None
+                anchor = None
+                self.status("live", control.label)
+            while True:
+                seek = control.take_seek()
+                if seek is not None:
+                    self.status("resync", "seek")
+                    return seek
+                if control.paused:
+                    if control.take_step():
+                        break
+                    anchor = None
+                    await control.wait(None)
+                    continue
+                speed = control.speed
+                if speed is None:
+                    burst += 1
+                    if burst >= YIELD_EVERY:
+                        burst = 0
+                        await asyncio.sleep(0)
+                        continue  # a command may have come in meanwhile
+                    break
+                if anchor is None or anchor[2] != speed:
+                    anchor = (loop.time(), control.position_ns, speed)
+                delay = anchor[0] + (ts - anchor[1]) / 1e9 / speed - loop.time()
+                if delay <= 0:
+                    break
+                if await control.wait(delay):
+                    continue
+            self.send(ev)
+            self.sent += 1
+            control.position_ns = ts
+        return None
