@@ -45,9 +45,9 @@ trades_strategy = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
-@given(trades=trades_strategy)
-def test_streaming_bars_equal_batch_bars_and_1m_equals_resampled_1s(trades):
+@settings(max_examples=60, deadline=None)
+@given(trades=trades_strategy, write_every_s=st.sampled_from([0.0, 0.05]))
+def test_streaming_bars_equal_batch_bars_and_1m_equals_resampled_1s(trades, write_every_s):
     trades.sort(key=lambda t: t[0])
     ts = [T0 * NS + t for t, _, _ in trades]
     px = [p for _, p, _ in trades]
@@ -55,9 +55,10 @@ def test_streaming_bars_equal_batch_bars_and_1m_equals_resampled_1s(trades):
     b1 = OhlcBuffer.create("prop.1s", 512)
     b2 = OhlcBuffer.create("prop.1m", 64)
     try:
-        sampler = Sampler(b1, b2)
+        sampler = Sampler(b1, b2, write_every_s=write_every_s)
         for t, p, q in zip(ts, px, sz, strict=True):
             sampler.on_trade(t, p, q)
+        sampler.flush()
         batch = bars_from_trades(np.array(ts), np.array(px), np.array(sz))
         assert_bars_equal(b1.read(), batch)
         assert_bars_equal(b2.read(), resample(batch, 60))
@@ -94,6 +95,19 @@ def test_streaming_1m_always_equals_resampled_streaming_1s_with_outages(steps):
     finally:
         b1.unlink()
         b2.unlink()
+
+
+def test_throttled_writes_lag_until_on_clock_flushes(bufs):
+    b1, b2 = bufs
+    sampler = Sampler(b1, b2, write_every_s=0.1)
+    sampler.on_trade(T0 * NS, 10.0, 1.0)
+    sampler.on_trade(T0 * NS + 1, 11.0, 1.0)  # within 0.1 s: held back
+    assert b1.read()[-1]["close"] == 10.0
+    sampler.on_trade(T0 * NS + NS // 5, 12.0, 1.0)  # 0.2 s later: written through
+    assert (b1.read()[-1]["close"], b2.read()[-1]["count"]) == (12.0, 3)
+    sampler.on_trade(T0 * NS + NS // 5 + 1, 13.0, 1.0)
+    sampler.on_clock(T0 * NS + NS // 2, live=True)
+    assert (b1.read()[-1]["close"], b2.read()[-1]["close"]) == (13.0, 13.0)
 
 
 def test_bar_boundaries_are_epoch_seconds_and_minutes_not_trade_relative(bufs):

@@ -153,13 +153,16 @@ def resample(bars: np.ndarray, timeframe_s: int) -> np.ndarray:
 
 
 class _Forming:
-    """The newest bar of one timeframe, kept in Python numbers and written through."""
+    """The newest bar of one timeframe, kept in Python numbers and written to its buffer."""
 
-    __slots__ = ("buf", "c", "h", "l", "n", "o", "pv", "t", "tf", "v")
+    __slots__ = ("buf", "c", "dirty", "due", "every", "h", "l", "n", "o", "pv", "t", "tf", "v")
 
-    def __init__(self, buf: OhlcBuffer, tf: int) -> None:
+    def __init__(self, buf: OhlcBuffer, tf: int, every_ns: int) -> None:
         self.buf = buf
         self.tf = tf
+        self.every = every_ns
+        self.due = 0
+        self.dirty = False
         self.t = -1  # no bar yet
         self.o = self.h = self.l = self.c = self.v = self.pv = 0.0
         self.n = 0
@@ -179,7 +182,14 @@ class _Forming:
         wap = min(max(wap, self.l), self.h)
         return (0, self.t, self.o, self.h, self.l, self.c, self.v, self.n, wap)
 
-    def start(self, t: int, price: float, size: float) -> None:
+    def flush(self) -> None:
+        if self.dirty:
+            self.dirty = False
+            self.buf.set_last(self.row())
+
+    def start(self, t: int, price: float, size: float, ts_ns: int) -> None:
+        self.flush()  # the closing bar's final state goes out before the next row
+        self.due = ts_ns + self.every
         self.t = t
         self.o = self.h = self.l = self.c = price
         self.v = size
@@ -187,7 +197,7 @@ class _Forming:
         self.n = 1
         self.buf.push(np.array([self.row()], dtype=OHLC_DTYPE))
 
-    def add(self, price: float, size: float, *, newest: bool = True) -> None:
+    def add(self, price: float, size: float, ts_ns: int, *, newest: bool = True) -> None:
         if price > self.h:
             self.h = price
         elif price < self.l:
@@ -197,10 +207,18 @@ class _Forming:
         self.v += size
         self.pv += price * size
         self.n += 1
-        self.buf.set_last(self.row())
+        if self.every == 0:
+            self.buf.set_last(self.row())
+        elif ts_ns >= self.due:
+            self.due = ts_ns + self.every
+            self.dirty = False
+            self.buf.set_last(self.row())
+        else:
+            self.dirty = True
 
     def flat(self, t0: int, count: int) -> None:
         """Pushes `count` flat bars starting at t0, one per `tf`, at the current close."""
+        self.flush()
         keep = min(count, self.buf.capacity)
         first_t = t0 + (count - keep) * self.tf
         rows = np.zeros(keep, dtype=OHLC_DTYPE)
@@ -217,20 +235,35 @@ class _Forming:
 class Sampler:
     """Streams trades into 1 s and 1 m bar buffers (wall-clock aligned, written through).
 
-    Call `on_trade` per trade (exchange time) and `on_clock` a few times a second with local
+    Call `on_trade` per trade (exchange time) and `on_clock` at least once a second with local
     time and whether the feed is live. `fill_delay_s` is how long after a second ends it is
     treated as silent, so trades delayed in transit still land in their own bar.
+
+    By default every trade is written through to both buffers. With `write_every_s` > 0 the
+    forming bars are written at most that often in trade time (plus whenever a bar closes and
+    on `on_clock`/`flush`), which roughly doubles ingest speed; readers then lag by up to that
+    long or until the next `on_clock`, so call `on_clock` at the frame rate if you set it.
     """
 
-    def __init__(self, buf_1s: OhlcBuffer, buf_1m: OhlcBuffer, *, fill_delay_s: float = 1.0):
+    def __init__(
+        self,
+        buf_1s: OhlcBuffer,
+        buf_1m: OhlcBuffer,
+        *,
+        fill_delay_s: float = 1.0,
+        write_every_s: float = 0.0,
+    ) -> None:
+        if fill_delay_s < 0 or write_every_s < 0:
+            raise ValueError("fill_delay_s and write_every_s must be >= 0 seconds")
         self.buf_1s = buf_1s
         self.buf_1m = buf_1m
         self.fill_delay_ns = int(fill_delay_s * NS)
+        every = int(write_every_s * NS)
         self.live = False
         self.late_trades = 0
         """Trades older than the bar forming when they arrived; counted into that bar."""
-        self._s = _Forming(buf_1s, 1)
-        self._m = _Forming(buf_1m, 60)
+        self._s = _Forming(buf_1s, 1, every)
+        self._m = _Forming(buf_1m, 60, every)
         self._s.adopt()
         self._m.adopt()
         self._fill_from = 0  # first second flat bars may cover (after the last outage)
@@ -240,27 +273,28 @@ class Sampler:
         sec = ts_ns // NS
         s, m = self._s, self._m
         if sec == s.t:
-            s.add(price, size)
-            m.add(price, size)
+            s.add(price, size, ts_ns)
+            m.add(price, size, ts_ns)
             return
         if sec < s.t:
             self.late_trades += 1
-            s.add(price, size, newest=False)
-            m.add(price, size, newest=False)
+            s.add(price, size, ts_ns, newest=False)
+            m.add(price, size, ts_ns, newest=False)
             return
         if self.live and s.t >= 0:
             self._fill(sec)
-        s.start(sec, price, size)
+        s.start(sec, price, size, ts_ns)
         minute = sec - sec % 60
         if minute == m.t:
-            m.add(price, size)
+            m.add(price, size, ts_ns)
         elif minute > m.t:
-            m.start(minute, price, size)
+            m.start(minute, price, size, ts_ns)
         else:
-            m.add(price, size, newest=False)
+            m.add(price, size, ts_ns, newest=False)
 
     def on_clock(self, now_ns: int, live: bool) -> None:
         """Local time tick: fills flat bars for finished silent seconds, only while live."""
+        self.flush()
         if not live:
             self.live = False
             # nothing up to now may be filled later: those seconds passed while we were down
@@ -269,6 +303,11 @@ class Sampler:
         self.live = True
         if self._s.t >= 0:
             self._fill((now_ns - self.fill_delay_ns) // NS)
+
+    def flush(self) -> None:
+        """Writes the forming bars out now (only needed with `write_every_s` > 0)."""
+        self._s.flush()
+        self._m.flush()
 
     def _fill(self, until: int) -> None:
         """Flat bars for the seconds after the newest bar and before `until`."""
