@@ -7,7 +7,7 @@ from typing import cast
 
 from console.data.provider import ProviderError, ProviderModule
 
-KNOWN: tuple[str, ...] = ("sim",)
+KNOWN: tuple[str, ...] = ("sim", "replay", "sqlite")
 """Providers shipped with mdconsole, in the order `mdconsole providers` lists them."""
 
 _REQUIRED = (

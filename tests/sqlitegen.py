@@ -1,4 +1,4 @@
-"""Deterministic generator of OKX-schema SQLite databases (book + trades) with their ground truth."""
+"""Deterministic generator of OKX-schema SQLite databases (book, trades) and their truth."""
 
 from __future__ import annotations
 
@@ -55,11 +55,12 @@ def make_db(
     time_format: str = "iso",  # iso | isoz | ms
     trades_per_row: int = 3,
 ) -> dict[str, Truth]:
-    """Writes a database with `rows` book rows per instrument and returns the truth per instrument."""
+    """Writes `rows` book rows per instrument (and trades); returns the truth per instrument."""
     rng = random.Random(seed)
     db = sqlite3.connect(path)
     db.executescript(
-        "CREATE TABLE book (id INTEGER PRIMARY KEY, instrument TEXT, bids TEXT, asks TEXT, timestamp TEXT);"
+        "CREATE TABLE book (id INTEGER PRIMARY KEY, instrument TEXT, bids TEXT, asks TEXT,"
+        " timestamp TEXT);"
         "CREATE TABLE trades (id INTEGER PRIMARY KEY, instrument TEXT, trade_id TEXT, price TEXT,"
         " size TEXT, side TEXT, timestamp TEXT);"
     )
@@ -81,13 +82,19 @@ def make_db(
                 asks.append((px, rng.randint(1, 50_000)))
             db.execute(
                 "INSERT INTO book (instrument, bids, asks, timestamp) VALUES (?, ?, ?, ?)",
-                (name, _levels_text(bids, level_format, rng), _levels_text(asks, level_format, rng),
-                 _time_value(ts, time_format)),
+                (
+                    name,
+                    _levels_text(bids, level_format, rng),
+                    _levels_text(asks, level_format, rng),
+                    _time_value(ts, time_format),
+                ),
             )
             truth.book_ts.append(ts)
             truth.bids.append(bids)
             truth.asks.append(asks)
-            offsets = sorted(rng.randrange(0, interval_ms) for _ in range(rng.randint(0, trades_per_row)))
+            offsets = sorted(
+                rng.randrange(0, interval_ms) for _ in range(rng.randint(0, trades_per_row))
+            )
             for off in offsets:
                 t_ts = ts + off * 1_000_000
                 side = rng.choice(("buy", "sell"))
@@ -97,8 +104,14 @@ def make_db(
                 db.execute(
                     "INSERT INTO trades (instrument, trade_id, price, size, side, timestamp)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, str(trade_no), f"{t_px / TICKS:.1f}", f"{t_sz / LOTS:.4f}", side,
-                     _time_value(t_ts, time_format)),
+                    (
+                        name,
+                        str(trade_no),
+                        f"{t_px / TICKS:.1f}",
+                        f"{t_sz / LOTS:.4f}",
+                        side,
+                        _time_value(t_ts, time_format),
+                    ),
                 )
                 truth.trade_ts.append(t_ts)
                 truth.trade_px.append(t_px)

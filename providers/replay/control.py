@@ -57,14 +57,18 @@ class ReplayControl:
         self._poke()
 
     def faster(self) -> None:
-        self.set_speed(next((s for s in SPEEDS if s is None or (self.speed or 0) < s), None)
-                       if self.speed is not None else None)
+        current = self.speed
+        if current is None:
+            return
+        self.set_speed(next((s for s in SPEEDS if s is None or current < s), None))
 
     def slower(self) -> None:
-        if self.speed is None:
-            self.set_speed(SPEEDS[-2])
+        current = self.speed
+        finite = [s for s in SPEEDS if s is not None]
+        if current is None:
+            self.set_speed(finite[-1])
         else:
-            self.set_speed(next((s for s in reversed(SPEEDS[:-1]) if s < self.speed), SPEEDS[0]))
+            self.set_speed(next((s for s in reversed(finite) if s < current), finite[0]))
 
     def step(self, events: int = 1) -> None:
         """Pause (if playing) and let `events` more events through."""

@@ -37,7 +37,9 @@ from providers.sqlite.times import TimestampError, parse_time
 
 NAME = "replay"
 CAPABILITIES = Capabilities(
-    network=False, trading=False, history_timeframes=(1, 60),
+    network=False,
+    trading=False,
+    history_timeframes=(1, 60),
     note="plays recordings and OKX SQLite databases; history is what precedes --from",
 )
 ohlc_dtype = OHLC_DTYPE
@@ -78,8 +80,13 @@ class ReplaySettings:
             control.set_speed(self.speed if "speed" in config else control.speed)
 
     def open(self) -> list[ReplaySource]:
-        return open_sources(self.paths, instrument=self.instrument, start_ns=self.start_ns,
-                            end_ns=self.end_ns, depth=self.depth)
+        return open_sources(
+            self.paths,
+            instrument=self.instrument,
+            start_ns=self.start_ns,
+            end_ns=self.end_ns,
+            depth=self.depth,
+        )
 
 
 def _time(config: Mapping[str, Any], key: str) -> int | None:
@@ -118,8 +125,13 @@ def configure(config: Mapping[str, Any]) -> list[str]:
 
 
 async def stream_quotes(
-    send: Send, symbols: Sequence[str], shm: Mapping[str, Any], feed_is_live: asyncio.Event,
-    *, config: Mapping[str, Any], task_status: TaskStatus,
+    send: Send,
+    symbols: Sequence[str],
+    shm: Mapping[str, Any],
+    feed_is_live: asyncio.Event,
+    *,
+    config: Mapping[str, Any],
+    task_status: TaskStatus,
 ) -> None:
     """First quotes for every symbol, then the paced replay (see `Player`)."""
     settings = ReplaySettings(config)
@@ -133,9 +145,15 @@ async def stream_quotes(
                 f"{', '.join(by_symbol) or 'nothing'}"
             )
         chosen = [by_symbol[s] for s in symbols] if symbols else sources
-        player = Player(chosen, send, settings.control, provider=NAME,
-                        start_ns=settings.start_ns, end_ns=settings.end_ns,
-                        exit_at_end=settings.exit_at_end)
+        player = Player(
+            chosen,
+            send,
+            settings.control,
+            provider=NAME,
+            start_ns=settings.start_ns,
+            end_ns=settings.end_ns,
+            exit_at_end=settings.exit_at_end,
+        )
         player.status("syncing", "loading")
         for src in chosen:
             send(first_quote(src, settings.control.start_ns))
@@ -167,8 +185,11 @@ async def open_history_client(symbol: str) -> AsyncIterator[tuple[GetOhlc, dict[
             bars = bars[bars["time"] >= start_dt.timestamp()]
         if len(bars) == 0:
             raise DataUnavailable(f"{symbol}: no trades in the requested range")
-        return (bars, datetime.fromtimestamp(int(bars["time"][0]), UTC),
-                datetime.fromtimestamp(int(bars["time"][-1]), UTC))
+        return (
+            bars,
+            datetime.fromtimestamp(int(bars["time"][0]), UTC),
+            datetime.fromtimestamp(int(bars["time"][-1]), UTC),
+        )
 
     yield get_ohlc, {"requests_per_s": 1e9}
 
@@ -179,8 +200,11 @@ async def symbol_info(symbol: str) -> Instrument:
 
 async def search_symbols(pattern: str, limit: int = 20) -> list[Instrument]:
     pat = pattern.upper()
-    hits = [s.instrument for name, s in _configured.items()
-            if pat in name.upper() or fnmatch.fnmatch(name.upper(), pat)]
+    hits = [
+        s.instrument
+        for name, s in _configured.items()
+        if pat in name.upper() or fnmatch.fnmatch(name.upper(), pat)
+    ]
     return hits[:limit]
 
 

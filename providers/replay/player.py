@@ -13,7 +13,13 @@ import heapq
 from collections.abc import Iterator, Sequence
 
 from console.data.provider import Send
-from console.model.events import BookDelta, BookSnapshot, ConnectorStatus, MarketEvent
+from console.model.events import (
+    BookDelta,
+    BookSnapshot,
+    ConnectorState,
+    ConnectorStatus,
+    MarketEvent,
+)
 from providers.replay.control import ReplayControl
 from providers.replay.sources import ReplaySource
 
@@ -36,8 +42,14 @@ class Player:
     """Plays `sources` into `send` between `start_ns` and `end_ns` under `control`."""
 
     def __init__(
-        self, sources: Sequence[ReplaySource], send: Send, control: ReplayControl, *,
-        provider: str = "replay", start_ns: int | None = None, end_ns: int | None = None,
+        self,
+        sources: Sequence[ReplaySource],
+        send: Send,
+        control: ReplayControl,
+        *,
+        provider: str = "replay",
+        start_ns: int | None = None,
+        end_ns: int | None = None,
         exit_at_end: bool = False,
     ) -> None:
         self.sources = list(sources)
@@ -51,9 +63,16 @@ class Player:
         self.end_ns = None if end_ns is None else end_ns
         self.sent = 0
 
-    def status(self, state: str, detail: str = "") -> None:
-        self.send(ConnectorStatus(symbol="", ts=self.control.position_ns, provider=self.provider,
-                                  state=state, detail=detail))  # type: ignore[arg-type]
+    def status(self, state: ConnectorState, detail: str = "") -> None:
+        self.send(
+            ConnectorStatus(
+                symbol="",
+                ts=self.control.position_ns,
+                provider=self.provider,
+                state=state,
+                detail=detail,
+            )
+        )
 
     async def run(self) -> None:
         """Plays until the end (and, unless `exit_at_end`, waits there for a seek)."""

@@ -119,8 +119,12 @@ class SqliteDbSource:
 
 
 def open_sources(
-    paths: Sequence[str | Path], *, instrument: str | None = None,
-    start_ns: int | None = None, end_ns: int | None = None, depth: int = 10,
+    paths: Sequence[str | Path],
+    *,
+    instrument: str | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    depth: int = 10,
 ) -> list[ReplaySource]:
     """Sources for recordings, database files and directories of databases, one per symbol.
 
@@ -194,5 +198,6 @@ def _is_sqlite(path: Path) -> bool:
 
 def _guess_instrument(symbol: str, provider: str) -> Instrument:
     base, quote = split_symbol(symbol)
-    return Instrument(symbol=symbol, base=base, quote=quote, tick_size=1e-8, lot_size=1e-8,
-                      provider=provider)
+    return Instrument(
+        symbol=symbol, base=base, quote=quote, tick_size=1e-8, lot_size=1e-8, provider=provider
+    )

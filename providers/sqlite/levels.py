@@ -44,7 +44,7 @@ class Levels(NamedTuple):
 
     px: np.ndarray  # f8 [rows, depth]; 0 where a row has fewer levels
     sz: np.ndarray  # f8 [rows, depth]; 0 where a row has fewer levels
-    count: np.ndarray  # i8 [rows]: levels present, at most depth
+    n: np.ndarray  # i8 [rows]: levels present, at most depth
     px_decimals: int  # most decimals any price was written with (tick size inference)
     sz_decimals: int
 
@@ -176,7 +176,9 @@ def _parse_slow(
     count = np.zeros(n, np.int64)
     px_dec = sz_dec = 0
     for r, text in enumerate(texts):
-        where = f"{column} of row id {row_ids[r]}" if row_ids is not None else f"{column} of row {r}"
+        where = (
+            f"{column} of row id {row_ids[r]}" if row_ids is not None else f"{column} of row {r}"
+        )
         if text is None:
             raise LevelError(f"{where} is NULL; expected a list of [price, size, ...] levels")
         s = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
@@ -188,7 +190,9 @@ def _parse_slow(
             ) from None
         for i, level in enumerate(levels[:depth]):
             if len(level) < 2:
-                raise LevelError(f"{where}, level {i}: needs at least price and size, got {level!r}")
+                raise LevelError(
+                    f"{where}, level {i}: needs at least price and size, got {level!r}"
+                )
             for j, value in enumerate(level[:2]):
                 try:
                     number = float(value)

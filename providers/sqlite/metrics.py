@@ -1,4 +1,4 @@
-"""Order-book imbalance (OBI) and cumulative volume delta (CVD), per book row and as candles per bar.
+"""Order-book imbalance (OBI) and cumulative volume delta (CVD), per book row and per bar.
 
 Everything is numpy over whole columns. The console draws the candle arrays as a lower study
 under the price chart (`STUDY_DTYPE`: one row per bar with the metric's open/high/low/close).
@@ -13,7 +13,14 @@ import numpy as np
 from console.data.provider import OHLC_DTYPE
 
 STUDY_DTYPE = np.dtype(
-    [("time", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"), ("count", "i8")]
+    [
+        ("time", "i8"),
+        ("open", "f8"),
+        ("high", "f8"),
+        ("low", "f8"),
+        ("close", "f8"),
+        ("count", "i8"),
+    ]
 )
 """A metric as candles: bar start (epoch s), the metric's first/high/low/last value, samples."""
 
@@ -40,7 +47,11 @@ def cvd_at(times: np.ndarray, trade_ts: np.ndarray, cvd_values: np.ndarray) -> n
     """CVD as it stood at each time: over the trades strictly before it (a book row's window
     trades come after the row)."""
     k = np.searchsorted(trade_ts, times, "left")
-    return np.where(k > 0, cvd_values[np.maximum(k - 1, 0)], 0.0) if len(cvd_values) else np.zeros(len(times))
+    return (
+        np.where(k > 0, cvd_values[np.maximum(k - 1, 0)], 0.0)
+        if len(cvd_values)
+        else np.zeros(len(times))
+    )
 
 
 def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarray:
@@ -60,7 +71,9 @@ def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarr
     return out
 
 
-def trade_bars(ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, timeframe_s: int) -> np.ndarray:
+def trade_bars(
+    ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, timeframe_s: int
+) -> np.ndarray:
     """OHLCV bars (`OHLC_DTYPE`) of the bars that have trades; `index` is bar start / timeframe."""
     if len(ts_ns) == 0:
         return np.zeros(0, OHLC_DTYPE)

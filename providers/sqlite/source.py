@@ -14,14 +14,15 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
 from console.data.provider import ProviderError
-from console.model.events import BookSnapshot, MarketEvent, Quote, Tick, Trade
+from console.model.events import Aggressor, BookSnapshot, MarketEvent, Quote, Tick, Trade
 from console.model.instruments import Instrument
-from providers.sqlite.levels import LevelError, parse_levels
+from providers.sqlite.levels import LevelError, Levels, parse_levels
 from providers.sqlite.times import TimestampError, to_ns
 
 BOOK_COLUMNS = ("id", "instrument", "bids", "asks", "timestamp")
@@ -82,7 +83,11 @@ class SqliteSource:
     """
 
     def __init__(
-        self, path: str | Path, instrument: str | None = None, *, depth: int = 10,
+        self,
+        path: str | Path,
+        instrument: str | None = None,
+        *,
+        depth: int = 10,
         batch_rows: int = BATCH_ROWS,
     ) -> None:
         self.path = Path(path)
@@ -127,12 +132,11 @@ class SqliteSource:
 
     def instruments(self) -> list[str]:
         """The instruments that have book rows in this file."""
-        rows = self._db.execute("SELECT DISTINCT instrument FROM book").fetchall()
-        return sorted(_text(r[0]) for r in rows if r[0] is not None)
+        return _instruments(self._db)
 
     @property
     def instrument_info(self) -> Instrument:
-        """Metadata inferred from the data: tick and lot from the decimals prices were written with."""
+        """Metadata inferred from the data: tick and lot from the decimals of prices and sizes."""
         if self._instrument is None:
             px_dec = sz_dec = 0
             rows = self._db.execute(
@@ -140,24 +144,34 @@ class SqliteSource:
                 (self.instrument,),
             ).fetchall()
             if rows:
-                levels = self._levels([r[0] for r in rows] + [r[1] for r in rows], None, "bids/asks")
+                levels = self._levels(
+                    [r[0] for r in rows] + [r[1] for r in rows], None, "bids/asks"
+                )
                 px_dec, sz_dec = levels.px_decimals, levels.sz_decimals
             base, quote_ = self.symbol.split("/", 1)
             self._instrument = Instrument(
-                symbol=self.symbol, base=base, quote=quote_,
-                tick_size=round(10.0**-px_dec, px_dec), lot_size=round(10.0**-sz_dec, sz_dec),
-                price_decimals=px_dec, qty_decimals=sz_dec, provider="sqlite",
+                symbol=self.symbol,
+                base=base,
+                quote=quote_,
+                tick_size=round(10.0**-px_dec, px_dec),
+                lot_size=round(10.0**-sz_dec, sz_dec),
+                price_decimals=px_dec,
+                qty_decimals=sz_dec,
+                provider="sqlite",
                 venue_symbol=self.instrument,
             )
         return self._instrument
 
-    def book_rows(self, start_ns: int | None = None, end_ns: int | None = None) -> Iterator[BookRows]:
+    def book_rows(
+        self, start_ns: int | None = None, end_ns: int | None = None
+    ) -> Iterator[BookRows]:
         """Book rows with start_ns <= ts < end_ns, in batches, oldest first."""
         lo, hi = _span(self.book_ts, start_ns, end_ns)
         if lo >= hi:
             return
         cur = self._db.execute(
-            "SELECT id, bids, asks FROM book WHERE instrument = ? AND id BETWEEN ? AND ? ORDER BY id",
+            "SELECT id, bids, asks FROM book "
+            "WHERE instrument = ? AND id BETWEEN ? AND ? ORDER BY id",
             (self.instrument, int(self.book_ids[lo]), int(self.book_ids[hi - 1])),
         )
         at = lo
@@ -166,8 +180,14 @@ class SqliteSource:
             ids = self.book_ids[at : at + n]
             both = self._levels([r[1] for r in rows] + [r[2] for r in rows], ids, "bids/asks")
             yield BookRows(
-                ids, self.book_ts[at : at + n],
-                both.px[:n], both.sz[:n], both.px[n:], both.sz[n:], both.count[:n], both.count[n:],
+                ids,
+                self.book_ts[at : at + n],
+                both.px[:n],
+                both.sz[:n],
+                both.px[n:],
+                both.sz[n:],
+                both.n[:n],
+                both.n[n:],
             )
             at += n
 
@@ -188,7 +208,8 @@ class SqliteSource:
             n = len(rows)
             ids = self.trade_ids[at : at + n]
             yield TradeRows(
-                ids, self.trade_ts[at : at + n],
+                ids,
+                self.trade_ts[at : at + n],
                 self._numbers([r[1] for r in rows], ids, "price"),
                 self._numbers([r[2] for r in rows], ids, "size"),
                 _sides([r[3] for r in rows], ids),
@@ -196,7 +217,9 @@ class SqliteSource:
             )
             at += n
 
-    def events(self, start_ns: int | None = None, end_ns: int | None = None) -> Iterator[MarketEvent]:
+    def events(
+        self, start_ns: int | None = None, end_ns: int | None = None
+    ) -> Iterator[MarketEvent]:
         """Book rows as snapshots (each followed by a top-of-book quote) merged with the trades.
 
         A book row comes before the trades of its window [its time, the next row's time), so
@@ -213,22 +236,35 @@ class SqliteSource:
                     last = trade.price
                     yield trade
                 nb, na = int(batch.n_bids[i]), int(batch.n_asks[i])
-                bids = list(zip(batch.bid_px[i, :nb].tolist(), batch.bid_sz[i, :nb].tolist(), strict=True))
-                asks = list(zip(batch.ask_px[i, :na].tolist(), batch.ask_sz[i, :na].tolist(), strict=True))
-                yield BookSnapshot(symbol=symbol, ts=ts, bids=bids, asks=asks, seq=int(batch.ids[i]))
+                bids = list(
+                    zip(batch.bid_px[i, :nb].tolist(), batch.bid_sz[i, :nb].tolist(), strict=True)
+                )
+                asks = list(
+                    zip(batch.ask_px[i, :na].tolist(), batch.ask_sz[i, :na].tolist(), strict=True)
+                )
+                yield BookSnapshot(
+                    symbol=symbol, ts=ts, bids=bids, asks=asks, seq=int(batch.ids[i])
+                )
                 bid, bsize = bids[0] if bids else (0.0, 0.0)
                 ask, asize = asks[0] if asks else (0.0, 0.0)
                 if not last:
                     last = (bid + ask) / 2 if bid and ask else bid or ask
                 yield Quote(
-                    symbol=symbol, ts=ts, last=last, bid=bid, ask=ask, bsize=bsize, asize=asize,
+                    symbol=symbol,
+                    ts=ts,
+                    last=last,
+                    bid=bid,
+                    ask=ask,
+                    bsize=bsize,
+                    asize=asize,
                     ticks=[Tick("bid", bid, bsize), Tick("ask", ask, asize)],
                 )
         yield from trades.until(None, symbol)
 
     def _index(self, table: str) -> tuple[np.ndarray, np.ndarray]:
         rows = self._db.execute(
-            f"SELECT id, timestamp FROM {table} WHERE instrument = ? ORDER BY id", (self.instrument,)
+            f"SELECT id, timestamp FROM {table} WHERE instrument = ? ORDER BY id",
+            (self.instrument,),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         try:
@@ -243,10 +279,12 @@ class SqliteSource:
             )
         return ids, ts
 
-    def _levels(self, texts: Sequence[object], ids: np.ndarray | None, column: str):  # type: ignore[no-untyped-def]
+    def _levels(self, texts: Sequence[Any], ids: np.ndarray | None, column: str) -> Levels:
         row_ids = None if ids is None else np.concatenate((ids, ids)).tolist()
         try:
-            return parse_levels(texts, self.depth, row_ids=row_ids, column=f"{self.path} book.{column}")  # type: ignore[arg-type]
+            return parse_levels(
+                texts, self.depth, row_ids=row_ids, column=f"{self.path} book.{column}"
+            )
         except LevelError as exc:
             raise SqliteSourceError(str(exc)) from None
 
@@ -259,7 +297,8 @@ class SqliteSource:
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
             raise SqliteSourceError(
-                f"{self.path} trades.{column} of row id {ids[i]}: {values[i]!r} is not a number >= 0"
+                f"{self.path} trades.{column} of row id {ids[i]}: {values[i]!r} "
+                "is not a number >= 0"
             )
         return out
 
@@ -292,8 +331,11 @@ class _TradeCursor:
             stop = len(batch.ts) if ts is None else int(np.searchsorted(batch.ts, ts, "left"))
             for i in range(self._at, stop):
                 yield Trade(
-                    symbol=symbol, ts=int(batch.ts[i]), price=float(batch.price[i]),
-                    size=float(batch.size[i]), side=_SIDE_NAMES[int(batch.side[i])],
+                    symbol=symbol,
+                    ts=int(batch.ts[i]),
+                    price=float(batch.price[i]),
+                    size=float(batch.size[i]),
+                    side=_SIDE_NAMES[int(batch.side[i])],
                     trade_id=batch.trade_id[i],
                 )
             self._at = max(self._at, stop)
@@ -301,7 +343,7 @@ class _TradeCursor:
                 return
 
 
-_SIDE_NAMES = {BUY: "buy", SELL: "sell", 0: ""}
+_SIDE_NAMES: dict[int, Aggressor] = {BUY: "buy", SELL: "sell", 0: ""}
 _SIDE_CODES = {"buy": BUY, "b": BUY, "bid": BUY, "sell": SELL, "s": SELL, "ask": SELL, "": 0}
 
 
@@ -310,11 +352,24 @@ def _sides(values: list[object], ids: np.ndarray) -> np.ndarray:
     for i, value in enumerate(values):
         code = _SIDE_CODES.get(_text(value).strip().lower() if value is not None else "")
         if code is None:
-            raise SqliteSourceError(
-                f"trades.side of row id {ids[i]}: {value!r} is not buy or sell"
-            )
+            raise SqliteSourceError(f"trades.side of row id {ids[i]}: {value!r} is not buy or sell")
         out[i] = code
     return out
+
+
+def list_instruments(path: str | Path) -> list[str]:
+    """The instruments that have book rows in database `path`."""
+    db = _connect(Path(path))
+    try:
+        _check_schema(db, Path(path))
+        return _instruments(db)
+    finally:
+        db.close()
+
+
+def _instruments(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT DISTINCT instrument FROM book").fetchall()
+    return sorted(_text(r[0]) for r in rows if r[0] is not None)
 
 
 def _text(value: object) -> str:
@@ -342,9 +397,11 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
-    """Checks the book table (and trades, if there) has the columns we read; True if trades exist."""
+    """Checks `book` (and `trades`, if there) have the columns we read; True if trades exist."""
     try:
-        tables = {_text(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            _text(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
     except sqlite3.DatabaseError as exc:
         raise SqliteSourceError(f"{path}: not a SQLite database ({exc})") from None
     if "book" not in tables:
@@ -369,8 +426,10 @@ _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 def find_databases(
-    root: str | Path, instrument: str | None = None,
-    start_ns: int | None = None, end_ns: int | None = None,
+    root: str | Path,
+    instrument: str | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
 ) -> list[Path]:
     """The database files under `root` (a file or a directory) holding `instrument` rows that
     overlap [start_ns, end_ns), oldest first.
@@ -381,7 +440,9 @@ def find_databases(
     if not root.is_dir():
         raise SqliteSourceError(f"{root}: no such file or directory")
     found: list[tuple[int, Path]] = []
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in DB_SUFFIXES and p.is_file()):
+    for path in sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in DB_SUFFIXES and p.is_file()
+    ):
         db = _connect(path)
         try:
             _check_schema(db, path)
@@ -403,7 +464,9 @@ def find_databases(
 def _first_last(db: sqlite3.Connection, instrument: str | None) -> tuple[int | None, int | None]:
     where, args = ("WHERE instrument = ?", (instrument,)) if instrument else ("", ())
     first = db.execute(f"SELECT timestamp FROM book {where} ORDER BY id LIMIT 1", args).fetchone()
-    last = db.execute(f"SELECT timestamp FROM book {where} ORDER BY id DESC LIMIT 1", args).fetchone()
+    last = db.execute(
+        f"SELECT timestamp FROM book {where} ORDER BY id DESC LIMIT 1", args
+    ).fetchone()
     if first is None or last is None:
         return None, None
     ts = to_ns([first[0], last[0]])

@@ -36,7 +36,7 @@ def to_ns(values: Sequence[object], *, where: str = "timestamp") -> np.ndarray:
         except ValueError:
             pass
     try:
-        return _iso_to_ns(texts)
+        return _iso_to_ns([str(t) for t in texts])
     except (ValueError, TypeError, UserWarning):
         return np.array([_one_to_ns(v, where, i) for i, v in enumerate(texts)], dtype=np.int64)
 
@@ -47,7 +47,12 @@ def parse_time(text: str, *, what: str = "time") -> int:
 
 
 def _looks_numeric(text: str) -> bool:
-    return bool(text) and (text[0].isdigit() or text[0] == "-") and "-" not in text[1:] and ":" not in text
+    return (
+        bool(text)
+        and (text[0].isdigit() or text[0] == "-")
+        and "-" not in text[1:]
+        and ":" not in text
+    )
 
 
 def _numbers_to_ns(numbers: np.ndarray, raw: Sequence[object], where: str) -> np.ndarray:
@@ -58,10 +63,18 @@ def _numbers_to_ns(numbers: np.ndarray, raw: Sequence[object], where: str) -> np
     factor = next((f for limit, f in _UNIT_NS if magnitude >= limit), 1_000_000_000)
     if factor == 1:
         # ns values above 2**53 lose digits as floats; take them as integers
-        return np.asarray([int(float(v)) if isinstance(v, float) else int(v) for v in raw], np.int64)  # type: ignore[call-overload]
+        return np.asarray([_whole(v) for v in raw], np.int64)
     # whole and fractional parts apart, so ms/us epochs stay exact integers of ns
     whole = np.floor(numbers)
-    return whole.astype(np.int64) * factor + np.round((numbers - whole) * factor).astype(np.int64)
+    frac = np.round((numbers - whole) * factor).astype(np.int64)
+    out: np.ndarray = whole.astype(np.int64) * factor + frac
+    return out
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, float | int | str | bytes):
+        return int(value)
+    raise TimestampError(f"{value!r} is not a time ({TIME_HINT})")
 
 
 def _iso_to_ns(texts: list[str]) -> np.ndarray:
