@@ -102,6 +102,7 @@ class PaperEngine:
         """Symbols this engine needs market events for."""
         out = {s for s, d in self.resting.items() if d}
         out.update(o.symbol for _, o in self._inflight)
+        out.update(s for s, t in self._taken.items() if t)  # to see those levels refresh
         return out
 
     def submit(self, o: OrderState) -> None:

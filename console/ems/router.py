@@ -192,6 +192,9 @@ class Ems:
     def _flush(self) -> list[OrderEvent]:
         while self._acked:
             self._release_held(self._acked.pop(0))
+        self._watch = frozenset(self.paper.symbols) | frozenset(
+            s for s, d in self._dark.items() if d
+        ) | frozenset(a.symbol for a in self.state.alerts.values())
         batch = self._batch
         if not batch:
             return batch
@@ -199,9 +202,6 @@ class Ems:
         self.journal.commit()
         touched = {(ev.account, ev.symbol) for ev in batch if type(ev) is Fill}
         batch.extend(self.position(a, s) for a, s in sorted(touched))
-        self._watch = frozenset(self.paper.symbols) | frozenset(
-            s for s, d in self._dark.items() if d
-        ) | frozenset(a.symbol for a in self.state.alerts.values())
         for cb in self._subs:
             for ev in batch:
                 try:
