@@ -218,6 +218,7 @@ class Recorder:
         for sink in targets:
             sink.buf.append(event)
             sink.stats.events += 1
+            sink.stats.pending_events += 1
             if len(sink.buf) >= self.flush_events:
                 self._flush_sink(sink)
 
@@ -369,6 +370,7 @@ class Recorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.flush_interval)
             self.flush()
+        self.flush()
 
     def close(self) -> None:
         """Unsubscribe, write everything buffered, close the files."""
