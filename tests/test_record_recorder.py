@@ -143,7 +143,7 @@ def test_size_rotation_splits_into_segments_that_together_hold_everything(
 
 @pytest.mark.parametrize("text", ["weekly", "12 parsecs", "10"])
 def test_a_bad_rotate_value_is_refused_with_the_accepted_forms(text: str) -> None:
-    with pytest.raises(RecorderError, match="hourly, daily or a size|too small"):
+    with pytest.raises(RecorderError, match=r"hourly, daily or a size|too small"):
         Rotation.parse(text)
 
 
