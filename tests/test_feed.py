@@ -407,3 +407,37 @@ def test_as_ohlc_keeps_contract_fields_of_a_wider_provider_dtype() -> None:
     assert out["close"].tolist() == [1.0, 2.0, 3.0]
     with pytest.raises(FeedError, match="lack field"):
         as_ohlc(np.zeros(1, dtype=[("time", "i8")]))
+
+
+async def test_silent_seconds_get_flat_bars_only_while_live(hub: FeedHub) -> None:
+    t = time.time_ns() // 1_000_000_000 * 1_000_000_000
+    hub.ingest(Trade(symbol="BTC/USD", price=123.0, size=1.0, ts=t))
+    hub.tick(t + 4_000_000_000)
+    bars = hub.bars("BTC/USD", 1)
+    assert bars["time"][-3:].tolist() == [t // 10**9, t // 10**9 + 1, t // 10**9 + 2]
+    assert bars["close"][-1] == 123.0 and bars["volume"][-1] == 0.0
+    hub.ingest(ConnectorStatus(symbol="", provider="fake", state="resync", detail="gap"))
+    assert not hub.live
+    hub.tick(t + 10_000_000_000)
+    assert len(hub.bars("BTC/USD", 1)) == len(bars)
+
+
+async def test_market_clock_closes_bars_on_trade_time_not_wall_time() -> None:
+    h = _hub(FakeProvider(), config={"realtime": False})
+    assert h.clock == "market"
+    await h.start()
+    try:
+        t = 1_767_225_600 * 1_000_000_000  # a virtual day long past
+        h.ingest(Trade(symbol="BTC/USD", price=10.0, size=1.0, ts=t))
+        h.tick()
+        h.ingest(Trade(symbol="BTC/USD", price=11.0, size=1.0, ts=t + 5_000_000_000))
+        h.tick()  # wall time is years later: a wall clock would fill up to now
+        times = h.bars("BTC/USD", 1)["time"]
+        assert times.tolist() == [t // 10**9 + i for i in range(6)]
+    finally:
+        await h.stop()
+
+
+def test_unknown_clock_mode_is_rejected() -> None:
+    with pytest.raises(FeedError, match="clock must be 'wall' or 'market'"):
+        FeedHub("sim", ["BTC/USD"], clock="venue")  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -107,6 +107,7 @@ class FeedHub:
         restart_backoff: float = 0.5,
         restart_backoff_max: float = 30.0,
         stale_after: float = 15.0,
+        clock: Literal["wall", "market"] | None = None,
     ) -> None:
         self._provider_arg = provider
         self.provider_name = provider if isinstance(provider, str) else str(
@@ -124,6 +125,14 @@ class FeedHub:
         self.restart_backoff = restart_backoff
         self.restart_backoff_max = restart_backoff_max
         self.stale_after = stale_after
+        # Bars close on wall time for live venues; a provider on a virtual clock (a replay, the
+        # sim with realtime=false) closes them on the newest trade time it has sent instead.
+        if clock is None:
+            clock = "market" if self.config.get("realtime", True) is False else "wall"
+        if clock not in ("wall", "market"):
+            raise FeedError(f"clock must be 'wall' or 'market', got {clock!r}")
+        self.clock: Literal["wall", "market"] = clock
+        self.market_ns = 0  # newest trade time seen (epoch ns)
 
         self.module: ProviderModule | None = None
         self.instruments: dict[str, Instrument] = {}
@@ -441,9 +450,11 @@ class FeedHub:
         """Once-a-second work: close bars (flat ones only while live), rate and staleness."""
         now = time.time_ns() if now_ns is None else now_ns
         live = self.live
-        for st in self._state.values():
-            if st.sampler is not None:
-                st.sampler.on_clock(now, live)
+        bar_now = now if self.clock == "wall" else self.market_ns
+        if bar_now > 0:
+            for st in self._state.values():
+                if st.sampler is not None:
+                    st.sampler.on_clock(bar_now, live)
         elapsed = now - self._rate_ns
         if elapsed > 0:
             self.events_per_s = (self.events - self._rate_events) * 1e9 / elapsed
@@ -486,9 +497,12 @@ class FeedHub:
         now = time.time_ns()
         st.tape.append(ev)
         st.quote.on_trade(ev, now)
+        ts = ev.ts or now
+        if ts > self.market_ns:
+            self.market_ns = ts
         sampler = st.sampler
         if sampler is not None:
-            sampler.on_trade(ev.ts or now, ev.price, ev.size)
+            sampler.on_trade(ts, ev.price, ev.size)
         if not st.quoted:
             self._first_price(st)
 
