@@ -1,0 +1,1 @@
+"""The embedded `sim` provider: a seeded synthetic market that needs no network."""

@@ -1,0 +1,138 @@
+"""Synthetic OHLC history that ends exactly where the live sim market starts.
+
+Bars are generated backwards from the anchor (the live start time and price): the last bar
+closes at the live start price and ends at the live start time, so a chart joins history and
+live without a gap. The served range is cut, from its end backwards, into blocks with their
+own random streams, and volatility and trend regimes come from one cheap coarse path; so a
+request only generates the blocks it reaches (the latest week of 1 m bars is one block) and
+rows never depend on which window was asked for: pages agree with one large request.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from console.data.provider import OHLC_DTYPE
+from providers.sim.specs import SymbolSpec, symbol_key
+
+SERVED_ROWS: dict[int, int] = {1: 86_400, 60: 525_600}
+"""Timeframe (s) -> how many bars back the sim serves: one day of 1 s, one year of 1 m."""
+
+BLOCK = 16_384
+"""Rows per random block, counted back from the end of the served range."""
+
+_COARSE = 64  # volatility and trend regimes change every 64 bars, interpolated between
+_TREND_PHI = 0.99
+
+
+def history_end(start_ns: int, timeframe_s: int) -> int:
+    """Epoch second where history stops: the start of the bar holding the live start."""
+    return (start_ns // 1_000_000_000) // timeframe_s * timeframe_s
+
+
+def _regime(rng: np.random.Generator, m: int, phi: float, sd: float) -> np.ndarray:
+    """A stationary AR(1) path of `m` coarse points."""
+    shocks = rng.standard_normal(m) * sd * math.sqrt(1 - phi * phi)
+    path = np.empty(m)
+    x = float(rng.standard_normal()) * sd
+    for k in range(m):  # ~8k steps for a year of minutes: cheap even in Python
+        x = phi * x + float(shocks[k])
+        path[k] = x
+    return path
+
+
+def generate(
+    spec: SymbolSpec,
+    seed: int,
+    timeframe_s: int,
+    end_s: int,
+    end_price: float,
+    lo: int = 0,
+    hi: int | None = None,
+) -> np.ndarray:
+    """Rows `lo:hi` of the bars the sim serves for this timeframe, oldest first, `OHLC_DTYPE`.
+
+    Row `SERVED_ROWS[timeframe_s] - 1` starts at `end_s - timeframe_s` and closes at
+    `end_price`; each bar opens at the previous bar's close.
+    """
+    n = SERVED_ROWS[timeframe_s]
+    hi = n if hi is None else hi
+    if not 0 <= lo <= hi <= n:
+        raise ValueError(f"rows {lo}:{hi} are outside 0:{n}")
+    key = symbol_key(spec.symbol)
+    seed32 = seed & 0xFFFFFFFF
+    # regimes for the whole range (coarse points are cheap); the rows take what they need
+    m = n // _COARSE + 2
+    regime_rng = np.random.default_rng([seed32, key, timeframe_s, 0x52])
+    lv_coarse = _regime(regime_rng, m, 0.97, 0.35)
+    trend_coarse = _regime(regime_rng, m, _TREND_PHI, 1.0)
+
+    first_block = (n - 1 - lo) // BLOCK if lo < n else 0
+    a = max(0, n - (first_block + 1) * BLOCK)  # generate rows a..n-1
+    rows = n - a
+    z = np.empty(rows)
+    jump = np.empty(rows)
+    wick = np.empty((2, rows))
+    noise = np.empty((2, rows))
+    for k in range(first_block, -1, -1):
+        s, e = max(0, n - (k + 1) * BLOCK), n - k * BLOCK
+        brng = np.random.default_rng([seed32, key, timeframe_s, 0x42, k])
+        ln = e - s
+        z[s - a : e - a] = brng.standard_normal(ln)
+        jump[s - a : e - a] = (brng.random(ln) < 2e-4 * timeframe_s**0.5) * brng.standard_normal(ln)
+        wick[:, s - a : e - a] = np.abs(brng.standard_normal((2, ln)))
+        noise[:, s - a : e - a] = brng.random((2, ln))
+
+    x = np.arange(a, n) / _COARSE
+    lv = np.interp(x, np.arange(m), lv_coarse)
+    sigma_base = spec.daily_vol / math.sqrt(86_400.0 / timeframe_s)
+    sigma_bar = sigma_base * np.exp(lv)
+    # a trend lasting T bars moves the price about a third as much as the noise does over T
+    trend_bars = _COARSE / (1 - _TREND_PHI)
+    trend = np.interp(x, np.arange(m), trend_coarse) * (0.3 * sigma_base / math.sqrt(trend_bars))
+    r = trend + sigma_bar * (z + 5.0 * jump)
+
+    # close[i] = end_price * exp(-(r[i+1] + ... + r[n-1])), summed from the end so that every
+    # row's value is the same however far back a request reaches
+    csum = np.cumsum(r[::-1])[::-1]
+    tail = np.empty(rows)
+    tail[:-1] = csum[1:]
+    tail[-1] = 0.0
+    tick = spec.tick
+    close_t = np.maximum(1, np.round(end_price * np.exp(-tail) / tick)).astype(np.int64)
+    close_t[-1] = max(1, round(end_price / tick))
+    open_t = np.empty_like(close_t)
+    open_t[1:] = close_t[:-1]
+    open_t[0] = max(1, round(end_price * math.exp(-float(csum[0])) / tick))
+    hi_c = np.maximum(open_t, close_t)
+    lo_c = np.minimum(open_t, close_t)
+    # wicks scale with the bar's volatility
+    high_t = np.maximum(hi_c, np.round(hi_c * np.exp(0.6 * wick[0] * sigma_bar)).astype(np.int64))
+    low_t = np.maximum(1, np.minimum(lo_c, np.round(lo_c * np.exp(-0.6 * wick[1] * sigma_bar))))
+    low_t = low_t.astype(np.int64)
+    wap_t = np.clip(np.round((open_t + high_t + low_t + close_t) / 4.0), low_t, high_t)
+
+    # activity follows volatility, as on real venues; Poisson-like counts from uniforms keep
+    # the draws per row fixed in number
+    mean_trades = 0.6 * timeframe_s * np.exp(1.5 * lv)
+    trades = 1 + np.floor(mean_trades * (0.5 + noise[0])).astype(np.int64)
+    lots = np.maximum(1.0, np.round(trades * spec.order_lots * np.exp(noise[1] - 0.5)))
+
+    sl = slice(lo - a, hi - a)
+    out = np.empty(hi - lo, dtype=OHLC_DTYPE)
+    times = end_s - timeframe_s * (n - np.arange(lo, hi, dtype=np.int64))
+    out["time"] = times
+    out["index"] = times // timeframe_s
+    frac = spec.tick_frac
+    num, den = frac.numerator, frac.denominator
+    out["open"] = open_t[sl] * num / den
+    out["high"] = high_t[sl] * num / den
+    out["low"] = low_t[sl] * num / den
+    out["close"] = close_t[sl] * num / den
+    out["bar_wap"] = wap_t[sl] * num / den
+    lot = spec.lot_frac
+    out["volume"] = lots[sl] * lot.numerator / lot.denominator
+    out["count"] = trades[sl]
+    return out
