@@ -255,9 +255,7 @@ class Model:
 @settings(max_examples=60, deadline=None)
 @given(
     cap=st.integers(1, 9),
-    ops=st.lists(
-        st.tuples(st.sampled_from(["push", "prepend"]), st.integers(0, 12)), max_size=12
-    ),
+    ops=st.lists(st.tuples(st.sampled_from(["push", "prepend"]), st.integers(0, 12)), max_size=12),
 )
 def test_ring_matches_a_list_model_under_any_push_prepend_sequence(cap, ops):
     buf = OhlcBuffer.create("model.1s", cap)

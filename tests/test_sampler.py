@@ -277,7 +277,12 @@ def test_resample_matches_a_naive_reference(tf, gaps, seed):
     for i, w in enumerate(want):
         g = got[i]
         assert (g["time"], g["open"], g["high"], g["low"], g["close"], g["count"]) == (
-            w[0], w[1], w[2], w[3], w[4], w[6]
+            w[0],
+            w[1],
+            w[2],
+            w[3],
+            w[4],
+            w[6],
         )
         assert g["volume"] == pytest.approx(w[5], rel=1e-12, abs=1e-12)
         assert g["bar_wap"] == pytest.approx(w[7], rel=1e-9)

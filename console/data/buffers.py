@@ -385,22 +385,22 @@ class OhlcBuffer:
     def span(self) -> tuple[int, int]:
         """A consistent (first, last) pair."""
         hdr = self._hdr
-        deadline = 0.0
+        deadline, seen = 0.0, -1
         while True:
             s1 = int(hdr[_H_SEQ])
             first, last = int(hdr[_H_FIRST]), int(hdr[_H_LAST])
             if not s1 & 1 and int(hdr[_H_SEQ]) == s1:
                 return first, last
-            deadline = self._wait(deadline)
+            deadline, seen = self._wait(deadline, seen, s1)
 
     def read(self, n: int | None = None) -> np.ndarray:
         """A consistent copy of the newest `n` rows (all if None), oldest first."""
         hdr, data, cap = self._hdr, self._data, self.capacity
-        deadline = 0.0
+        deadline, seen = 0.0, -1
         while True:
             s1 = int(hdr[_H_SEQ])
             if s1 & 1:
-                deadline = self._wait(deadline)
+                deadline, seen = self._wait(deadline, seen, s1)
                 continue
             first, last = int(hdr[_H_FIRST]), int(hdr[_H_LAST])
             count = last - first if n is None else max(0, min(n, last - first))
@@ -414,12 +414,13 @@ class OhlcBuffer:
                 if count >= _DROP_ROWS:
                     self._drop_pages(start, count)
                 return out
-            deadline = self._wait(deadline)
+            deadline, seen = self._wait(deadline, seen, s1)
 
-    def _wait(self, deadline: float) -> float:
+    def _wait(self, deadline: float, seen: int, seq: int) -> tuple[float, int]:
+        """Backs off before a retry; gives up only if the writer made no progress for long."""
         now = time.monotonic()
-        if deadline == 0.0:
-            return now + _STALL_S
+        if seq != seen:
+            return now + _STALL_S, seq
         if now > deadline:
             alive = "alive" if _pid_alive(self.owner_pid) else "dead"
             raise BufferStalled(
@@ -427,7 +428,7 @@ class OhlcBuffer:
                 f"(writer pid {self.owner_pid}, {alive}); reattach after it restarts"
             )
         os.sched_yield()
-        return deadline
+        return deadline, seen
 
     # writes (one writer)
 
