@@ -62,7 +62,9 @@ class FakeProvider:
         crash_before_quotes: bool = False,
         history: Mapping[int, np.ndarray] | None = None,
         listed: Sequence[str] = SYMBOLS,
+        page: int = 0,
     ) -> None:
+        self.page = page
         self.quote = quote
         self.crash_runs = crash_runs
         self.crash_before_quotes = crash_before_quotes
@@ -108,6 +110,12 @@ class FakeProvider:
             if timeframe not in self.history:
                 raise DataUnavailable(f"no {timeframe}s history for {symbol}")
             rows = self.history[timeframe]
+            if end_dt is not None:
+                rows = rows[rows["time"] < end_dt.timestamp()]
+            if self.page:
+                rows = rows[-self.page :]
+            if not len(rows):
+                raise DataUnavailable(f"no {timeframe}s history for {symbol} before {end_dt}")
             return (
                 rows,
                 datetime.fromtimestamp(int(rows["time"][0]), UTC),
@@ -357,6 +365,19 @@ async def test_history_is_in_the_buffers_when_start_returns() -> None:
         expected_ref = reference_price(hist_1m, time.time())
         assert expected_ref is not None
         assert h.quotes["BTC/USD"].open == pytest.approx(expected_ref)
+    finally:
+        await h.stop()
+
+
+@pytest.mark.parametrize("capacity", [2_000, 1_000])
+async def test_history_is_paged_back_until_the_buffer_is_full(capacity: int) -> None:
+    now_s = int(time.time())
+    hist_1m = _bars(1_600, 60, (now_s // 60) * 60 - 60)
+    h = _hub(FakeProvider(history={60: hist_1m}, page=500), capacity_1m=capacity)
+    await h.start()
+    try:
+        got = h.bars("BTC/USD", 60)
+        assert got["time"].tolist() == hist_1m["time"][-capacity:].tolist()
     finally:
         await h.stop()
 

@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from console.data.buffers import OhlcBuffer, buffer_label
 from console.data.provider import (
     OHLC_DTYPE,
     DataUnavailable,
+    GetOhlc,
     ProviderError,
     ProviderModule,
     TaskStatus,
@@ -62,6 +64,7 @@ _PROVIDER_PARTS = (
     "search_symbols",
 )
 _DAY_S = 86_400
+_MAX_PAGES = 1_000  # bounds backfill against a provider that pages forever
 
 
 class FeedError(ProviderError):
@@ -184,6 +187,7 @@ class FeedHub:
         self._started = True
         try:
             self.module = self._load_provider()
+            self._configure()
             await self._load_instruments()
             self._create_state()
             if self.history:
@@ -274,6 +278,21 @@ class FeedHub:
             )
         return arg
 
+    def _configure(self) -> None:
+        """Hand the config to a provider that takes it outside the stream (optional hook)."""
+        configure = getattr(self.module, "configure", None)
+        if configure is None:
+            return
+        try:
+            configure(self.config)
+        except ProviderError as exc:
+            raise FeedError(f"provider {self.provider_name!r} config: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise FeedError(
+                f"provider {self.provider_name!r} config: {exc}; fix [providers."
+                f"{self.provider_name}] in the config file"
+            ) from None
+
     async def _load_instruments(self) -> None:
         module = self._require_module()
 
@@ -332,18 +351,10 @@ class FeedHub:
             st = self._state[sym]
             async with module.open_history_client(sym) as (get_ohlc, _hints):
                 for tf in frames:
-                    buf = st.buf_1s if tf == 1 else st.buf_1m
-                    try:
-                        array, _start, _end = await get_ohlc(tf)
-                    except DataUnavailable:
-                        continue
-                    rows = as_ohlc(array)[-buf.capacity :]
-                    if len(rows):
-                        buf.prepend(rows)
-                    if tf == 60 and len(rows):
-                        ref = reference_price(rows, time.time())
-                        if ref is not None:
-                            st.quote.set_reference(ref)
+                    await _page_back(get_ohlc, tf, st.buf_1s if tf == 1 else st.buf_1m)
+            ref = reference_price(st.buf_1m.read(), time.time())
+            if ref is not None:
+                st.quote.set_reference(ref)
 
         async def guarded(sym: str) -> None:
             try:
@@ -619,6 +630,31 @@ class FeedHub:
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
+
+
+async def _page_back(get_ohlc: GetOhlc, timeframe_s: int, buf: OhlcBuffer) -> None:
+    """Prepend history pages, newest first, until the buffer is full or history runs out."""
+    end_dt: datetime | None = None
+    oldest: int | None = None  # bar time of the oldest row held so far
+    for _ in range(_MAX_PAGES):
+        room = buf.capacity - len(buf)
+        if room <= 0:
+            return
+        try:
+            array, start_dt, _end = await get_ohlc(timeframe_s, end_dt=end_dt)
+        except DataUnavailable:
+            return
+        rows = as_ohlc(array)
+        if oldest is not None:  # a page may overlap what is held; keep only older rows
+            rows = rows[rows["time"] < oldest]
+        if not len(rows):
+            return
+        rows = rows[-room:]
+        buf.prepend(rows)
+        oldest = int(rows["time"][0])
+        if end_dt is not None and start_dt >= end_dt:
+            return  # the provider did not page back; asking again would loop
+        end_dt = start_dt
 
 
 def as_ohlc(array: np.ndarray) -> np.ndarray:
