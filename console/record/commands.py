@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from console.data.provider import ProviderError
@@ -33,7 +34,7 @@ DEFAULT_OUT = Path("recordings")
 
 
 def _err(console: Console, message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _human_bytes(n: float) -> str:
@@ -198,7 +199,7 @@ def status_table(hub: Any, recorder: Recorder, rates: Mapping[str, float]) -> Ta
         status = getattr(hub, "symbol_status", {}).get(sym) or provider_status
         state = status.state if status is not None else "…"
         colour = {"live": "green", "stale": "yellow", "syncing": "yellow"}.get(state, "red")
-        note = st.error or (f"appended after {st.recovered}" if st.recovered else "")
+        note = escape(st.error or (f"appended after {st.recovered}" if st.recovered else ""))
         if st.dropped_events:
             note = f"{st.dropped_events:,} dropped; {note}"
         table.add_row(
@@ -275,7 +276,7 @@ def export(path: Path, *, kind: str, fmt: str = "csv", out: Path | None = None) 
         _err(stderr, str(exc))
         return 2 if isinstance(exc, ExportError) else 1
     for d in damage:
-        stderr.print(f"[yellow]warning:[/] {path}: {d.describe()}")
+        stderr.print(f"[yellow]warning:[/] {escape(str(path))}: {d.describe()}", highlight=False)
     if str(target) != "-":
         stderr.print(f"{rows:,} {kind} rows -> {target}", highlight=False)
     return 0
