@@ -108,6 +108,15 @@ _configured: dict[str, ReplaySource] = {}
 _settings: ReplaySettings | None = None
 
 
+def close() -> None:
+    """Closes what `configure` opened."""
+    global _settings
+    for src in _configured.values():
+        src.close()
+    _configured.clear()
+    _settings = None
+
+
 def configure(config: Mapping[str, Any]) -> list[str]:
     """Opens the config's sources for `symbol_info` and history; returns their symbols.
 
@@ -116,9 +125,7 @@ def configure(config: Mapping[str, Any]) -> list[str]:
     global _settings
     settings = ReplaySettings(config)
     sources = settings.open()
-    for src in _configured.values():
-        src.close()
-    _configured.clear()
+    close()
     _configured.update({src.symbol: src for src in sources})
     _settings = settings
     return list(_configured)

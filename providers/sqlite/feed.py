@@ -58,13 +58,18 @@ _config: dict[str, Any] = {}
 def configure(config: Mapping[str, Any]) -> list[str]:
     """Opens the databases the config names; returns the symbols they hold (BTC/USDT, ...)."""
     parts = _open(config)
-    for old in itertools.chain.from_iterable(_parts.values()):
-        old.close()
-    _parts.clear()
+    close()
     _parts.update(parts)
-    _config.clear()
     _config.update(config)
     return list(parts)
+
+
+def close() -> None:
+    """Closes what `configure` opened."""
+    for part in itertools.chain.from_iterable(_parts.values()):
+        part.close()
+    _parts.clear()
+    _config.clear()
 
 
 def _open(config: Mapping[str, Any]) -> dict[str, list[SqliteSource]]:

@@ -6,11 +6,12 @@ under the price chart (`STUDY_DTYPE`: one row per bar with the metric's open/hig
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from console.data.provider import OHLC_DTYPE
+if TYPE_CHECKING:
+    from providers.sqlite.source import SqliteSource
 
 STUDY_DTYPE = np.dtype(
     [
@@ -71,33 +72,37 @@ def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarr
     return out
 
 
-def trade_bars(
-    ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, timeframe_s: int
-) -> np.ndarray:
-    """OHLCV bars (`OHLC_DTYPE`) of the bars that have trades; `index` is bar start / timeframe."""
-    if len(ts_ns) == 0:
-        return np.zeros(0, OHLC_DTYPE)
-    bar, starts = _bar_starts(ts_ns, timeframe_s)
-    ends = np.append(starts[1:], len(ts_ns))
-    out = np.zeros(len(starts), OHLC_DTYPE)
-    out["index"] = bar[starts]
-    out["time"] = bar[starts] * timeframe_s
-    out["open"] = price[starts]
-    out["close"] = price[ends - 1]
-    out["high"] = np.maximum.reduceat(price, starts)
-    out["low"] = np.minimum.reduceat(price, starts)
-    volume = np.add.reduceat(size, starts)
-    out["volume"] = volume
-    out["count"] = ends - starts
-    notional = np.add.reduceat(price * size, starts)
-    out["bar_wap"] = np.divide(notional, volume, out=out["close"].copy(), where=volume > 0)
-    return out
+def book_study(
+    source: SqliteSource, timeframe_s: int, start_ns: int | None = None, end_ns: int | None = None
+) -> dict[str, np.ndarray]:
+    """OBI, normalized OBI and CVD of `source`, each as `STUDY_DTYPE` candles per bar.
+
+    OBI sums the source's top-N (`source.depth`) levels per side at every book row; CVD is the
+    cumulative buy - sell volume as it stood at every book row (from `start_ns` on).
+    """
+    ts, diff, norm = [], [], []
+    for rows in source.book_rows(start_ns, end_ns):
+        d, n = obi(rows.bid_sz, rows.ask_sz)
+        ts.append(rows.ts)
+        diff.append(d)
+        norm.append(n)
+    t_ts, t_side, t_size = [], [], []
+    for trades in source.trade_rows(start_ns, end_ns):
+        t_ts.append(trades.ts)
+        t_side.append(trades.side)
+        t_size.append(trades.size)
+    book_ts = _join(ts, np.int64)
+    trade_ts = _join(t_ts, np.int64)
+    flow = cvd(_join(t_side, np.int8), _join(t_size, np.float64))
+    return {
+        "obi": candles(book_ts, _join(diff, np.float64), timeframe_s),
+        "obi_norm": candles(book_ts, _join(norm, np.float64), timeframe_s),
+        "cvd": candles(book_ts, cvd_at(book_ts, trade_ts, flow), timeframe_s),
+    }
 
 
-def concat(parts: Iterable[np.ndarray], dtype: np.dtype) -> np.ndarray:
-    """Batches joined into one array (empty of `dtype` when there are none)."""
-    chunks = list(parts)
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype)
+def _join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 def _bar_starts(ts_ns: np.ndarray, timeframe_s: int) -> tuple[np.ndarray, np.ndarray]:
