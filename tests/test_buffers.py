@@ -204,15 +204,9 @@ def test_reader_gives_up_with_a_clear_error_when_writer_stops_mid_write(make, mo
 def test_segment_of_a_reused_pid_is_reclaimed(make):
     """A live pid whose start time differs from the header's is another process: stale."""
     live = new(make, 2)
-    name = f"{buffers.PREFIX}{os.getpid()}.999999.fake"
-    shm = SharedMemory(name=name, create=True, size=buffers.HEADER_BYTES)
-    resource_tracker.unregister(shm._name, "shared_memory")  # we remove it, not the tracker
-    hdr = np.frombuffer(shm.buf, dtype="<i8", count=4)
-    hdr[:] = [buffers._MAGIC, 1, os.getpid(), buffers._proc_start(os.getpid()) + 12345]
-    del hdr
-    shm.close()
+    name = fake_segment(os.getpid(), buffers._proc_start(os.getpid()) + 12345, buffers._PIDNS)
     removed = reclaim_stale()
-    assert name in removed
+    assert not (Path("/dev/shm") / name).exists()
     assert live.name not in removed
     assert (Path("/dev/shm") / live.name).exists()
 
@@ -275,3 +269,34 @@ def test_ring_matches_a_list_model_under_any_push_prepend_sequence(cap, ops):
             assert got["index"].tolist() == list(range(buf.first, buf.last))
     finally:
         buf.unlink()
+
+
+def fake_segment(pid: int, start: int, pidns: int) -> str:
+    """A header-only segment as another process would have left it."""
+    name = f"{buffers.PREFIX}{pid}.1.fake"
+    shm = SharedMemory(name=name, create=True, size=buffers.HEADER_BYTES)
+    resource_tracker.unregister(shm._name, "shared_memory")  # the test removes it, not the tracker
+    hdr = np.frombuffer(shm.buf, dtype="<i8", count=buffers._N_SLOTS)
+    hdr[buffers._H_MAGIC], hdr[buffers._H_LAYOUT] = buffers._MAGIC, 1
+    hdr[buffers._H_PID], hdr[buffers._H_START], hdr[buffers._H_PIDNS] = pid, start, pidns
+    del hdr
+    shm.close()
+    return name
+
+
+DEAD_PID = 999_999_999  # above any pid_max: no such process
+
+
+def test_segment_of_a_dead_pid_in_our_namespace_is_reclaimed():
+    name = fake_segment(DEAD_PID, 1, buffers._PIDNS)
+    reclaim_stale()  # (another process's create may have got there first: same outcome)
+    assert not (Path("/dev/shm") / name).exists()
+
+
+def test_segment_from_another_pid_namespace_is_left_alone():
+    name = fake_segment(DEAD_PID, 1, buffers._PIDNS + 1)
+    try:
+        assert name not in reclaim_stale()
+        assert (Path("/dev/shm") / name).exists()
+    finally:
+        (Path("/dev/shm") / name).unlink()

@@ -158,3 +158,45 @@ def test_segments_of_a_sigkilled_owner_are_reclaimed_by_the_next_create():
         assert (Path("/dev/shm") / mine.name).exists()
     finally:
         mine.unlink()
+
+
+def test_owner_exiting_normally_without_unlink_leaves_no_segment_and_no_warning():
+    child = python(
+        """
+        from console.data.buffers import OhlcBuffer
+        print(OhlcBuffer.create("exit.1s", 8).name, flush=True)
+        """
+    )
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert not (Path("/dev/shm") / out.strip()).exists()
+    assert "leaked" not in err
+
+
+FILE_OWNER = """
+import sys, time
+from console.data.buffers import OhlcBuffer
+b = OhlcBuffer.create("", 64, path=sys.argv[1])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_file_buffer_of_a_sigkilled_owner_is_taken_over_by_the_next_create(tmp_path):
+    path = tmp_path / "sym.1m.bars"
+    owner = python(FILE_OWNER, str(path))
+    try:
+        assert owner.stdout is not None
+        assert owner.stdout.readline().strip() == "ready"
+        with pytest.raises(FileExistsError, match="in use by live process"):
+            OhlcBuffer.create("", 64, path=path)
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
+    assert path.exists()
+    buf = OhlcBuffer.create("", 64, path=path)
+    try:
+        assert len(buf) == 0 and buf.owner_pid == os.getpid()
+    finally:
+        buf.unlink()

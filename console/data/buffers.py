@@ -60,9 +60,19 @@ _LAYOUT = 1
 _N_SLOTS = 16
 _DESCR_AT = _N_SLOTS * 8
 # header slots
-_H_MAGIC, _H_LAYOUT, _H_PID, _H_START, _H_CAP, _H_ITEM, _H_SEQ, _H_FIRST, _H_LAST, _H_DLEN = range(
-    10
-)
+(
+    _H_MAGIC,
+    _H_LAYOUT,
+    _H_PID,
+    _H_START,
+    _H_CAP,
+    _H_ITEM,
+    _H_SEQ,
+    _H_FIRST,
+    _H_LAST,
+    _H_DLEN,
+    _H_PIDNS,
+) = range(11)
 
 _LABEL_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,120}$")
 _STALL_S = 2.0
@@ -108,23 +118,48 @@ def _owner_alive(pid: int, start: int) -> bool:
     return start == 0 or _proc_start(pid) in (0, start)
 
 
-def _read_owner(path: Path) -> tuple[int, int] | None:
-    """(pid, start) from a segment's or file's header, or None if it is not one of ours."""
+def _pid_namespace() -> int:
+    """Our pid namespace's inode: pids from another namespace say nothing about liveness here."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+_PIDNS = _pid_namespace()
+
+
+def _read_owner(path: Path) -> tuple[int, int, int] | None:
+    """(pid, start, pid namespace) from a segment's or file's header, or None if not ours."""
     try:
         with path.open("rb") as fh:
-            raw = fh.read(8 * 4)
+            raw = fh.read(8 * _N_SLOTS)
     except OSError:
         return None
-    if len(raw) < 32:
+    if len(raw) < 8 * _N_SLOTS:
         return None
-    magic, _layout, pid, start = np.frombuffer(raw, dtype="<i8").tolist()
-    if magic != _MAGIC:
+    slots = np.frombuffer(raw, dtype="<i8").tolist()
+    if slots[_H_MAGIC] != _MAGIC:
         return None
-    return int(pid), int(start)
+    return int(slots[_H_PID]), int(slots[_H_START]), int(slots[_H_PIDNS])
+
+
+def _judged_stale(pid: int, owner: tuple[int, int, int] | None) -> bool:
+    """Whether a segment named for `pid` (with this header, if readable) has a dead owner."""
+    if owner is None or owner[0] != pid:
+        return not _pid_alive(pid)  # a crash before the header was complete, or foreign data
+    _, start, ns = owner
+    if ns and _PIDNS and ns != _PIDNS:
+        return False  # owned from another container sharing /dev/shm: not ours to judge
+    return not _owner_alive(pid, start)
 
 
 def reclaim_stale() -> list[str]:
-    """Unlinks our shared-memory segments whose owner process is gone; returns their names."""
+    """Unlinks our shared-memory segments whose owner process is gone; returns their names.
+
+    Safe against pid reuse (the header keeps the owner's start time) and against other pid
+    namespaces sharing /dev/shm (their segments are left alone).
+    """
     if not SHM_DIR.is_dir():
         return []
     removed: list[str] = []
@@ -135,10 +170,7 @@ def reclaim_stale() -> list[str]:
         parts = name[len(PREFIX) :].split(".", 2)
         if len(parts) < 3 or not parts[0].isdigit():
             continue
-        pid = int(parts[0])
-        owner = _read_owner(entry)
-        start = owner[1] if owner is not None and owner[0] == pid else 0
-        if _owner_alive(pid, start):
+        if not _judged_stale(int(parts[0]), _read_owner(entry)):
             continue
         with contextlib.suppress(FileNotFoundError):
             entry.unlink()
@@ -156,7 +188,7 @@ def live_segments(label: str | None = None) -> list[str]:
         if not entry.name.startswith(PREFIX) or len(parts) < 3 or not parts[0].isdigit():
             continue
         owner = _read_owner(entry)
-        if owner is None or not _owner_alive(*owner):
+        if owner is None or not _owner_alive(owner[0], owner[1]):
             continue
         if label is None or parts[2] == label:
             found.append(entry.name)
@@ -292,7 +324,7 @@ class OhlcBuffer:
                 raise FileExistsError(
                     f"{path} exists and is not a bar buffer; choose another path or remove it"
                 )
-            if _owner_alive(*owner):
+            if not _judged_stale(owner[0], owner):
                 raise FileExistsError(
                     f"{path} is in use by live process {owner[0]}; choose another path"
                 )
@@ -320,6 +352,7 @@ class OhlcBuffer:
         hdr[_H_CAP] = capacity
         hdr[_H_ITEM] = dtype.itemsize
         hdr[_H_DLEN] = len(descr)
+        hdr[_H_PIDNS] = _PIDNS
         hdr[_H_MAGIC] = _MAGIC  # last: a reader seeing the magic sees a complete header
         del hdr
 
