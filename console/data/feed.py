@@ -286,7 +286,7 @@ class FeedHub:
         try:
             configure(self.config)
         except ProviderError as exc:
-            raise FeedError(f"provider {self.provider_name!r} config: {exc}") from None
+            raise FeedError(f"{exc} (in [providers.{self.provider_name}])") from None
         except (TypeError, ValueError) as exc:
             raise FeedError(
                 f"provider {self.provider_name!r} config: {exc}; fix [providers."
