@@ -33,8 +33,14 @@ async def test_stream_sends_a_first_quote_per_symbol_before_going_live(db):
     path, truths = db
     sent: list[MarketEvent] = []
     live = asyncio.Event()
-    await feed.stream_quotes(sent.append, ["BTC/USDT", "ETH/USDT"], {}, live,
-                             config={"path": str(path), "speed": "max"}, task_status=TaskStatus())
+    await feed.stream_quotes(
+        sent.append,
+        ["BTC/USDT", "ETH/USDT"],
+        {},
+        live,
+        config={"path": str(path), "speed": "max"},
+        task_status=TaskStatus(),
+    )
     assert live.is_set()
     first = sent[:2]
     assert all(isinstance(q, Quote) and q.last > 0 for q in first)
@@ -56,16 +62,27 @@ async def test_stream_sends_a_first_quote_per_symbol_before_going_live(db):
 async def test_unknown_symbol_names_what_the_files_hold(db):
     path, _ = db
     with pytest.raises(UnknownSymbol, match="hold no SOL/USDT; they hold BTC/USDT, ETH/USDT"):
-        await feed.stream_quotes(lambda ev: None, ["SOL/USDT"], {}, asyncio.Event(),
-                                 config={"path": str(path)}, task_status=TaskStatus())
+        await feed.stream_quotes(
+            lambda ev: None,
+            ["SOL/USDT"],
+            {},
+            asyncio.Event(),
+            config={"path": str(path)},
+            task_status=TaskStatus(),
+        )
 
 
 async def test_bad_speed_is_a_clear_config_error(db):
     path, _ = db
     with pytest.raises(feed.SqliteConfigError, match="`speed` must be a number above 0 or 'max'"):
-        await feed.stream_quotes(lambda ev: None, ["BTC/USDT"], {}, asyncio.Event(),
-                                 config={"path": str(path), "speed": "fast"},
-                                 task_status=TaskStatus())
+        await feed.stream_quotes(
+            lambda ev: None,
+            ["BTC/USDT"],
+            {},
+            asyncio.Event(),
+            config={"path": str(path), "speed": "fast"},
+            task_status=TaskStatus(),
+        )
 
 
 async def test_history_bars_are_the_ohlc_of_the_trades_before_from(db):
@@ -83,8 +100,18 @@ async def test_history_bars_are_the_ohlc_of_the_trades_before_from(db):
         for t, p, q in zip(truth.trade_ts, truth.trade_px, truth.trade_sz, strict=True):
             if t < cut:
                 groups[t // NS // timeframe * timeframe].append((p / TICKS, q / LOTS))
-        want = [(t, v[0][0], max(p for p, _ in v), min(p for p, _ in v), v[-1][0],
-                 sum(q for _, q in v), len(v)) for t, v in sorted(groups.items())]
+        want = [
+            (
+                t,
+                v[0][0],
+                max(p for p, _ in v),
+                min(p for p, _ in v),
+                v[-1][0],
+                sum(q for _, q in v),
+                len(v),
+            )
+            for t, v in sorted(groups.items())
+        ]
         assert got["time"].tolist() == [w[0] for w in want]
         assert got["open"].tolist() == [w[1] for w in want]
         assert got["high"].tolist() == [w[2] for w in want]

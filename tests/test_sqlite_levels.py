@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from providers.sqlite.levels import LevelError, parse_levels
 
 decimal_text = st.builds(
-    lambda whole, frac, places: f"{whole}.{frac:0{places}d}"[: len(str(whole)) + 1 + places]
-    if places
-    else str(whole),
+    lambda whole, frac, places: (
+        f"{whole}.{frac:0{places}d}"[: len(str(whole)) + 1 + places] if places else str(whole)
+    ),
     st.integers(0, 10**7),
     st.integers(0, 10**6),
     st.integers(0, 6),

@@ -66,8 +66,10 @@ def test_study_candles_match_a_python_computation_from_the_truth(source):
     assert np.allclose(study["obi_norm"]["close"], [w[4] for w in want_norm])
     # CVD at each book row: the signed volume of the trades strictly before it
     running, flows = 0.0, []
-    signed = [(t, (1 if s == "buy" else -1) * q / LOTS)
-              for t, s, q in zip(truth.trade_ts, truth.trade_side, truth.trade_sz, strict=True)]
+    signed = [
+        (t, (1 if s == "buy" else -1) * q / LOTS)
+        for t, s, q in zip(truth.trade_ts, truth.trade_side, truth.trade_sz, strict=True)
+    ]
     k = 0
     for ts in truth.book_ts:
         while k < len(signed) and signed[k][0] < ts:

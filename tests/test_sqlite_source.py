@@ -131,8 +131,13 @@ def test_directory_selection_by_instrument_and_date_range(tmp_path):
     day = 86_400 * 10**9
     start = parse_time("2025-07-01")
     for i in range(3):
-        make_db(tmp_path / f"okx_{i}.sqlite", rows=5, start_ns=start + i * day, seed=i,
-                instruments=("BTC-USDT",) if i != 1 else ("ETH-USDT",))
+        make_db(
+            tmp_path / f"okx_{i}.sqlite",
+            rows=5,
+            start_ns=start + i * day,
+            seed=i,
+            instruments=("BTC-USDT",) if i != 1 else ("ETH-USDT",),
+        )
     (tmp_path / "notes.txt").write_text("not a database")
     got = find_databases(tmp_path, "BTC-USDT", parse_time("2025-07-02"), parse_time("2025-07-04"))
     assert [p.name for p in got] == ["okx_2.sqlite"]
