@@ -107,6 +107,7 @@ def test_hourly_rotation_starts_a_new_file_that_opens_with_the_current_book(
     rec.on_event(snap)
     rec.flush()
     clock.now += HOUR_NS
+    rec.flush()
     for ev in trades(BTC, 3):
         rec.on_event(ev)
     rec.close()
@@ -114,12 +115,11 @@ def test_hourly_rotation_starts_a_new_file_that_opens_with_the_current_book(
     second = recording_path(tmp_path, "sim", BTC, Rotation("hourly").key(T0 + HOUR_NS))
     assert first.name == "sim_BTC_USD.20251121T04.mdrec"
     assert second.name == "sim_BTC_USD.20251121T05.mdrec"
-    assert read_all(first)[0] == snap
-    events = read_all(second)
-    assert events[:3] == trades(BTC, 3)
-    seeded = events[3]
+    assert read_all(first) == [snap]  # the first file of a run is exactly the feed
+    seeded, *rest = read_all(second)
     assert isinstance(seeded, BookSnapshot)
-    assert (seeded.bids, seeded.asks) == (snap.bids, snap.asks)
+    assert (seeded.bids, seeded.asks, seeded.ts) == (snap.bids, snap.asks, T0 + HOUR_NS)
+    assert rest == trades(BTC, 3)
 
 
 def test_size_rotation_splits_into_segments_that_together_hold_everything(

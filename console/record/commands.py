@@ -154,6 +154,13 @@ async def _record(
         return 1
     if duration is not None:
         loop.call_later(duration, stop.set)
+    # one line even with --quiet: services log where the data goes
+    stderr.print(
+        f"recording {', '.join(symbols)} from {provider} to {escape(str(out))} "
+        + (f"for {duration:g} s" if duration else "until SIGINT/SIGTERM"),
+        highlight=False,
+        soft_wrap=True,
+    )
     flusher = asyncio.create_task(recorder.run(stop), name="recorder-flush")
     try:
         if quiet:

@@ -134,6 +134,7 @@ class _Sink:
         self.writer: RecordingWriter | None = None
         self.key = ""
         self.retry_at = 0
+        self.rotated = False  # the next file continues a rotated one: seed it with the book
         self.stats = SymbolStats(symbol)
 
 
@@ -241,30 +242,44 @@ class Recorder:
             sink.pending.append((frame, len(sink.buf)))
             sink.pending_bytes += len(frame)
             sink.buf = []
-        if sink.pending:
-            self._drain(sink)
-        sink.stats.pending_events = sum(n for _, n in sink.pending) + len(sink.buf)
-
-    def _drain(self, sink: _Sink) -> None:
         now = self.clock()
-        writer = self._writer_for(sink, now)
-        while writer is not None and sink.pending:
-            frame, n = sink.pending[0]
-            try:
-                written = writer.write_frame(frame)
-            except RecordWriteError as exc:
-                self._fail(sink, str(exc), now)
-                break
-            sink.pending.pop(0)
-            sink.pending_bytes -= len(frame)
-            sink.stats.bytes += written
-            sink.stats.written_events += n
-            sink.stats.error = ""
+        if sink.writer is not None and self._rotation_due(sink, sink.writer, now):
+            # what is buffered so far closes the old segment; the new one opens with the book
+            self._write_pending(sink, sink.writer, now)
+            if sink.writer is not None:
+                sink.writer.close()
+                sink.writer = None
+                sink.rotated = True
+        if sink.pending or sink.rotated:
+            writer = self._writer_for(sink, now)
+            if writer is not None:
+                self._write_pending(sink, writer, now)
         while sink.pending_bytes > self.max_pending_bytes and len(sink.pending) > 1:
             frame, n = sink.pending.pop(0)
             sink.pending_bytes -= len(frame)
             sink.stats.dropped_events += n
             log.error("%s: dropped %d events that could not be written", sink.symbol, n)
+        sink.stats.pending_events = sum(n for _, n in sink.pending) + len(sink.buf)
+
+    def _rotation_due(self, sink: _Sink, writer: RecordingWriter, now: int) -> bool:
+        rot = self.rotation
+        if rot.mode in ("hourly", "daily"):
+            return rot.key(now) != sink.key
+        return rot.mode == "size" and writer.size >= rot.max_bytes
+
+    def _write_pending(self, sink: _Sink, writer: RecordingWriter, now: int) -> None:
+        while sink.pending:
+            frame, n = sink.pending[0]
+            try:
+                written = writer.write_frame(frame)
+            except RecordWriteError as exc:
+                self._fail(sink, str(exc), now)
+                return
+            sink.pending.pop(0)
+            sink.pending_bytes -= len(frame)
+            sink.stats.bytes += written
+            sink.stats.written_events += n
+            sink.stats.error = ""
 
     def _fail(self, sink: _Sink, message: str, now: int) -> None:
         if message != sink.stats.error:
@@ -277,15 +292,8 @@ class Recorder:
             sink.writer = None
 
     def _writer_for(self, sink: _Sink, now: int) -> RecordingWriter | None:
-        w = sink.writer
-        if w is not None:
-            rot = self.rotation
-            time_up = rot.mode in ("hourly", "daily") and rot.key(now) != sink.key
-            full = rot.mode == "size" and w.size >= rot.max_bytes
-            if not (time_up or full):
-                return w
-            w.close()
-            sink.writer = None
+        if sink.writer is not None:
+            return sink.writer
         if now < sink.retry_at:
             return None
         try:
@@ -315,8 +323,9 @@ class Recorder:
         if writer.recovered is not None:
             sink.stats.recovered = writer.recovered.describe()
             log.warning("%s: appending after %s", path, sink.stats.recovered)
-        if writer.created:
+        if writer.created and sink.rotated:
             self._seed_snapshot(sink, now)
+        sink.rotated = False
         return writer
 
     def _size_segment(self, symbol: str, fresh: Path) -> Path:
@@ -332,9 +341,9 @@ class Recorder:
         return path
 
     def _seed_snapshot(self, sink: _Sink, now: int) -> None:
-        """Give a fresh file (e.g. after rotation) the current book, so it stands alone.
+        """Open a rotated segment with the current book, so it can be replayed on its own.
 
-        It goes after the frames waiting for disk: the hub's book already reflects them.
+        It goes after any frames still waiting for disk: the hub's book already reflects them.
         """
         book = self.books.get(sink.symbol)
         if book is None or (book.best_bid_ticks is None and book.best_ask_ticks is None):
@@ -380,8 +389,10 @@ class Recorder:
         self.flush()
         for sink in self._sinks.values():
             if sink.pending:
-                sink.retry_at = 0
-                self._drain(sink)
+                sink.retry_at = 0  # a last attempt, whatever the back-off
+                writer = self._writer_for(sink, self.clock())
+                if writer is not None:
+                    self._write_pending(sink, writer, self.clock())
                 sink.stats.pending_events = sum(n for _, n in sink.pending)
             if sink.writer is not None:
                 sink.writer.close()
