@@ -28,6 +28,7 @@ import stream  # noqa: E402
 from console.model.events import Bar, BookDelta, BookSnapshot, MarketEvent, Trade  # noqa: E402
 from console.model.instruments import Instrument  # noqa: E402
 from console.record.format import Header, columns_from_arrays  # noqa: E402
+from console.record.recorder import Recorder  # noqa: E402
 from console.record.writer import RecordingWriter  # noqa: E402
 
 SYMBOL = "BTC/USDT"
@@ -125,6 +126,24 @@ def as_objects(events: np.ndarray, bars: list[MarketEvent]) -> list[MarketEvent]
     return out
 
 
+def live_cpu_percent(objs: list[MarketEvent], out: Path, rate: int = 10_000) -> float:
+    """CPU the Recorder needs for `rate` events/s arriving one by one, in % of one core.
+
+    Feeds the events through `Recorder.on_event` as the hub would, with a timer flush every
+    250 ms of the simulated second, and counts process CPU time.
+    """
+    rec = Recorder("bench", out, instruments={SYMBOL: INSTRUMENT}, flush_interval=0.25)
+    per_tick = rate // 4
+    t0 = time.process_time()
+    for start in range(0, len(objs), per_tick):
+        for ev in objs[start : start + per_tick]:
+            rec.on_event(ev)
+        rec.flush()
+    rec.close()
+    cpu = time.process_time() - t0
+    return 100.0 * cpu / (len(objs) / rate)
+
+
 def main() -> None:
     snap_bids, snap_asks, events, klines = stream.load()
     bars = kline_bars(klines)
@@ -157,11 +176,13 @@ def main() -> None:
             w.write_events(objs[start : start + BATCH])
         w.close()
         obj_secs = time.perf_counter() - t0
+        cpu_pct = live_cpu_percent(objs, Path(tmp) / "live")
     result = {
         "write_events_per_s": round(n_events / secs),
         "bytes_per_delta": round(delta_bytes / len(deltas_only), 3),
         "bytes_per_event": round(size / n_events, 3),
         "write_events_per_s_objects": round(len(objs) / obj_secs),
+        "recorder_cpu_pct_at_10k_per_s": round(cpu_pct, 2),
         "events": n_events,
         "deltas": len(deltas_only),
         "batch": BATCH,
