@@ -195,10 +195,11 @@ async def stream_quotes(
                     send(event)
                 await asyncio.sleep(0)  # let the consumers run between batches
     finally:
-        # a restarted stream continues from where this one stopped
-        for sim_symbol in market.symbols:
-            last = market.last_price(sim_symbol)
-            _anchors[sim_symbol] = Anchor(cfg.seed, market.now_ns, last, False)
+        if cfg.start_time is None:
+            # a restarted stream continues from where this one stopped; a pinned one replays
+            for sim_symbol in market.symbols:
+                last = market.last_price(sim_symbol)
+                _anchors[sim_symbol] = Anchor(cfg.seed, market.now_ns, last, False)
 
 
 async def _run_realtime(market: SimMarket, send: Send) -> None:
