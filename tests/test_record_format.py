@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from console.model.events import (
     Bar,
@@ -25,6 +27,7 @@ from console.record.format import (
     CODEC_ZSTD,
     FormatError,
     Header,
+    columns_from_arrays,
     columns_from_events,
     decode_body,
     encode_body,
@@ -237,3 +240,35 @@ def test_seek_starts_at_the_last_snapshot_before_the_time(tmp_path: Path) -> Non
         assert from_snap[1:41] == _events(40, 50)
         plain = list(rec.iter_events(start_ns=1_070, end_ns=1_075))
         assert [e.ts for e in plain] == [1_070, 1_071, 1_072, 1_073, 1_074]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=hnp.arrays(
+        np.int64,
+        st.integers(0, 60),
+        elements=st.integers(0, 3_000_000),
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_array_fast_path_encodes_the_same_events_as_the_object_path(
+    rows: np.ndarray, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(rows)
+    kind = rng.integers(0, 2, n).astype(np.uint8)
+    side = rng.integers(0, 2, n).astype(np.uint8)
+    ts = 1_700_000_000 * 10**9 + np.cumsum(rng.integers(0, 10**6, n))
+    qty = rng.integers(0, 10**6, n)
+    events: list[MarketEvent] = []
+    for k, s, t, px, q in zip(kind.tolist(), side.tolist(), ts.tolist(), rows.tolist(),
+                              qty.tolist(), strict=True):  # fmt: skip
+        if k == 0:
+            level = [(px / 10, q / 1000)]
+            events.append(BookDelta(symbol=SYM, ts=t, bids=level if s == 0 else [],
+                                    asks=level if s == 1 else []))  # fmt: skip
+        else:
+            events.append(Trade(symbol=SYM, ts=t, price=px / 10, size=q / 1000,
+                                side="sell" if s == 0 else "buy"))  # fmt: skip
+    fast = columns_from_arrays(SYM, 1, 3, kind, ts, side, rows, qty)
+    assert encode_body(fast) == encode_body(columns_from_events(events, SYM, 1, 3))

@@ -11,7 +11,7 @@ import pytest
 from console.model.book import Book
 from console.model.events import BookDelta, BookSnapshot, ConnectorStatus, MarketEvent, Trade
 from console.model.instruments import Instrument
-from console.record.reader import open_recording
+from console.record.reader import open_recording, segments
 from console.record.recorder import Recorder, RecorderError, Rotation, recording_path
 
 BTC = "BTC/USD"
@@ -136,9 +136,10 @@ def test_size_rotation_splits_into_segments_that_together_hold_everything(
         rec.on_event(ev)
         clock.now += 10**9 if i % 50 == 0 else 0
     rec.close()
-    segments = sorted(tmp_path.glob("sim_BTC_USD.*.mdrec"))
-    assert len(segments) > 2
-    assert [ev for seg in segments for ev in read_all(seg)] == events
+    (tmp_path / "sim_BTC_USDT.mdrec").write_bytes(b"")  # another symbol sharing the prefix
+    parts = segments(tmp_path, "sim_BTC_USD")
+    assert len(parts) > 2
+    assert [ev for seg in parts for ev in read_all(seg)] == events
 
 
 @pytest.mark.parametrize("text", ["weekly", "12 parsecs", "10"])

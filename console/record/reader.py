@@ -21,6 +21,7 @@ from .format import (
     FILE_HEAD_SIZE,
     FRAME_MAGIC,
     KIND_OTHER,
+    SUFFIX,
     Buf,
     Columns,
     FormatError,
@@ -237,4 +238,29 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
     return Recording(path)
 
 
-__all__ = ["FILE_HEAD_SIZE", "Damage", "Header", "Recording", "SnapshotRef", "open_recording"]
+__all__ = [
+    "FILE_HEAD_SIZE",
+    "Damage",
+    "Header",
+    "Recording",
+    "SnapshotRef",
+    "open_recording",
+    "segments",
+]
+
+
+def segments(directory: str | os.PathLike[str], stem: str) -> list[Path]:
+    """The recordings in `directory` for one provider and symbol (`stem`, e.g. `sim_BTC_USD`),
+    rotated segments included, in time order (by first event; unreadable files left out)."""
+    found: list[tuple[int, str, Path]] = []
+    for path in Path(directory).glob(f"{stem}*{SUFFIX}"):
+        name = path.name
+        if name != f"{stem}{SUFFIX}" and not name.startswith(f"{stem}."):
+            continue  # another symbol sharing the prefix, e.g. sim_BTC_USDT for sim_BTC_USD
+        try:
+            with Recording(path) as rec:
+                first = rec.span[0] if rec.frames else rec.header.created_ns
+        except FormatError:
+            continue
+        found.append((first, name, path))
+    return [p for _, _, p in sorted(found)]
