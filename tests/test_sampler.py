@@ -97,6 +97,68 @@ def test_streaming_1m_always_equals_resampled_streaming_1s_with_outages(steps):
         b2.unlink()
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("trades"),
+                st.lists(st.tuples(st.integers(0, 3 * NS), st.integers(1, 50)), max_size=12),
+            ),
+            st.tuples(st.just("clock"), st.integers(0, 20 * NS), st.booleans()),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    history=st.booleans(),
+)
+def test_batch_ingest_makes_the_same_bars_as_trade_by_trade(steps, history):
+    made = [
+        OhlcBuffer.create(f"eq{i}.{tf}", cap)
+        for i in (0, 1)
+        for tf, cap in (("1s", 1024), ("1m", 64))
+    ]
+    try:
+        if history:  # both continue the same forming minute from history
+            hist = np.zeros(1, dtype=OHLC_DTYPE)
+            hist[0] = (0, T0, 100.0, 101.0, 99.0, 100.5, 2.0, 2, 100.2)
+            made[1].push(hist)
+            made[3].push(hist)
+        one = Sampler(made[0], made[1], fill_delay_s=0.0)
+        many = Sampler(made[2], made[3], fill_delay_s=0.0)
+        now = T0 * NS
+        for kind, *args in steps:
+            if kind == "clock":
+                now += args[0]
+                one.on_clock(now, args[1])
+                many.on_clock(now, args[1])
+                continue
+            ts, px = [], []
+            for dt, p in args[0]:
+                now += dt
+                ts.append(now)
+                px.append(100 + p / 10)
+            for t, p in zip(ts, px, strict=True):
+                one.on_trade(t, p, 0.5)
+            many.on_trades(np.array(ts, dtype=np.int64), np.array(px), np.full(len(ts), 0.5))
+        assert_bars_equal(made[2].read(), made[0].read())
+        assert_bars_equal(made[3].read(), made[1].read())
+    finally:
+        for b in made:
+            b.unlink()
+
+
+def test_batch_reaching_back_before_the_forming_bar_goes_trade_by_trade(bufs):
+    b1, b2 = bufs
+    sampler = Sampler(b1, b2)
+    sampler.on_trade((T0 + 5) * NS, 10.0, 1.0)
+    sampler.on_trades([(T0 + 4) * NS, (T0 + 6) * NS], [9.0, 11.0], [1.0, 1.0])
+    got = b1.read()
+    assert got["time"].tolist() == [T0 + 5, T0 + 6]
+    assert got["volume"].tolist() == [2.0, 1.0]
+    assert sampler.late_trades == 1
+
+
 def test_throttled_writes_lag_until_on_clock_flushes(bufs):
     b1, b2 = bufs
     sampler = Sampler(b1, b2, write_every_s=0.1)

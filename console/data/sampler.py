@@ -171,11 +171,39 @@ class _Forming:
         """Continues the buffer's newest bar (e.g. the current minute from history)."""
         rows = self.buf.read(1)
         if rows.shape[0]:
-            r = rows[0]
-            self.t = int(r["time"])
-            self.o, self.h, self.l, self.c = (float(r[f]) for f in ("open", "high", "low", "close"))
-            self.v, self.n = float(r["volume"]), int(r["count"])
-            self.pv = float(r["bar_wap"]) * self.v
+            self.load(rows[0])
+
+    def load(self, r: np.void) -> None:
+        """Takes `r` (already in the buffer) as the forming bar."""
+        self.t = int(r["time"])
+        self.o, self.h, self.l, self.c = (float(r[f]) for f in ("open", "high", "low", "close"))
+        self.v, self.n = float(r["volume"]), int(r["count"])
+        self.pv = float(r["bar_wap"]) * self.v
+        self.dirty = False
+
+    def merge(self, r: np.void) -> None:
+        """Folds a later bar of the same interval into the forming one and writes it."""
+        self.h = max(self.h, float(r["high"]))
+        self.l = min(self.l, float(r["low"]))
+        self.c = float(r["close"])
+        self.v += float(r["volume"])
+        self.n += int(r["count"])
+        self.pv += float(r["bar_wap"]) * float(r["volume"])
+        self.dirty = False
+        self.buf.set_last(self.row())
+
+    def extend(self, bars: np.ndarray) -> None:
+        """Appends later bars: the first merges if it is the forming interval, the rest push."""
+        if bars.shape[0] == 0:
+            return
+        if int(bars["time"][0]) == self.t:
+            self.merge(bars[0])
+            bars = bars[1:]
+            if bars.shape[0] == 0:
+                return
+        self.flush()
+        self.buf.push(bars)
+        self.load(bars[-1])
 
     def row(self) -> tuple[int, int, float, float, float, float, float, int, float]:
         wap = self.pv / self.v if self.v > 0 else self.c
@@ -291,6 +319,63 @@ class Sampler:
             m.start(minute, price, size, ts_ns)
         else:
             m.add(price, size, ts_ns, newest=False)
+
+    def on_trades(self, ts_ns: Any, price: Any, size: Any) -> None:
+        """Many trades at once, oldest first: the bars `on_trade` would make, vectorized.
+
+        A batch out of time order, or reaching back before the forming bar, goes trade by
+        trade instead so late trades are handled the same way.
+        """
+        ts = _as_1d(ts_ns, "i8", "ts_ns")
+        n = ts.shape[0]
+        if n == 0:
+            return
+        s, m = self._s, self._m
+        if int(ts[0]) // NS < s.t or (n > 1 and (ts[1:] < ts[:-1]).any()):
+            px, sz = _as_1d(price, "f8", "price"), _as_1d(size, "f8", "size")
+            for t, p, q in zip(ts.tolist(), px.tolist(), sz.tolist(), strict=True):
+                self.on_trade(t, p, q)
+            return
+        new = bars_from_trades(ts, price, size)
+        if s.t >= 0 and self.live:
+            new = self._with_flats(new, s.t, s.c)
+        elif self.live and new.shape[0] > 1:
+            new = np.concatenate(
+                (new[:1], self._with_flats(new[1:], int(new["time"][0]), float(new["close"][0])))
+            )
+        minutes = resample(new, 60)
+        s.extend(new)
+        m.extend(minutes)
+        s.due = m.due = int(ts[-1]) + s.every
+
+    def _with_flats(self, bars: np.ndarray, prev_t: int, prev_c: float) -> np.ndarray:
+        """`bars` with flat bars in the silent seconds before each (after `prev_t`)."""
+        times = bars["time"]
+        prev = np.empty_like(times)
+        prev[0] = prev_t
+        prev[1:] = times[:-1]
+        lo = np.maximum(prev + 1, self._fill_from)
+        counts = np.maximum(times - lo, 0)
+        total = int(counts.sum())
+        if total == 0:
+            return bars
+        out = np.zeros(bars.shape[0] + total, dtype=OHLC_DTYPE)
+        ends = np.cumsum(counts)
+        real = ends + np.arange(bars.shape[0])
+        out[real] = bars
+        flat = np.ones(out.shape[0], dtype=bool)
+        flat[real] = False
+        closes = np.empty(bars.shape[0])
+        closes[0] = prev_c
+        closes[1:] = bars["close"][:-1]
+        where = np.flatnonzero(flat)
+        out["time"][where] = (
+            np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)
+        )
+        price = np.repeat(closes, counts)
+        for f in ("open", "high", "low", "close", "bar_wap"):
+            out[f][where] = price
+        return out
 
     def on_clock(self, now_ns: int, live: bool) -> None:
         """Local time tick: fills flat bars for finished silent seconds, only while live."""
