@@ -272,3 +272,21 @@ def test_the_array_fast_path_encodes_the_same_events_as_the_object_path(
                                 side="sell" if s == 0 else "buy"))  # fmt: skip
     fast = columns_from_arrays(SYM, 1, 3, kind, ts, side, rows, qty)
     assert encode_body(fast) == encode_body(columns_from_events(events, SYM, 1, 3))
+
+
+def test_refresh_picks_up_frames_appended_while_the_file_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "sim_BTC_USD.mdrec"
+    writer = RecordingWriter(path, Header(provider="sim", symbol=SYM, instrument=INST))
+    writer.write_events(_events(10))
+    with open_recording(path) as rec:
+        assert rec.refresh() == 0
+        frame = writer.encode(_events(10, 10))
+        with open(path, "ab") as f:
+            f.write(frame[:30])  # caught mid-write: a torn tail for now
+        assert rec.refresh() == 0 and rec.torn_tail is not None
+        with open(path, "ab") as f:
+            f.write(frame[30:])
+        assert rec.refresh() == 1
+        assert rec.damaged == []
+        assert list(rec.iter_events()) == _events(20)
+    writer.close()

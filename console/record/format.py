@@ -469,9 +469,21 @@ def decode_body(raw: bytes, pdec: int, qdec: int) -> Columns:
         t_qty=_unpack_ints(body.t_qty, body.n_trade, "t_qty"),
         t_side=t_side,
         t_id=body.t_id,
-        others=many_from_msgpack(body.others) if body.others else [],
+        others=_decode_others(body.others),
         symbol=body.symbol,
     )
+
+
+def _decode_others(data: bytes) -> list[MarketEvent]:
+    if not data:
+        return []
+    try:
+        return many_from_msgpack(data)
+    except (msgspec.DecodeError, ValueError) as exc:
+        # intact bytes that do not decode: written by a newer mdconsole with new event kinds
+        raise FormatError(
+            f"batch holds events this mdconsole cannot read ({exc}); upgrade"
+        ) from None
 
 
 # --- compression and frames -------------------------------------------------------------

@@ -116,6 +116,26 @@ class Recording:
             raise
         self.frames, self.damaged = scan_frames(buf, self.data_start, self.size)
 
+    def refresh(self) -> int:
+        """Pick up frames appended since opening (a file still being recorded); returns how
+        many intact frames were added."""
+        size = os.fstat(self._file.fileno()).st_size
+        if size <= self.size:
+            return 0
+        # rescan from the end of the last intact frame: a torn tail may have been completed
+        start = self.good_end
+        if self.damaged and self.damaged[-1].at_end:
+            self.damaged.pop()
+        if self._map is not None:
+            self._map.close()
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._buf = self._map
+        self.size = size
+        frames, damage = scan_frames(self._buf, start, size)
+        self.frames.extend(frames)
+        self.damaged.extend(damage)
+        return len(frames)
+
     # --- summary ------------------------------------------------------------------------
 
     @property
