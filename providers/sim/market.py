@@ -299,83 +299,89 @@ class _SymbolSim:
         kind = rng.random(n)
         is_trade = (kind < trade_frac).tolist()
         # market orders lean with the latest move; book updates are even on both sides
-        buy = (rng.random(n) < np.where(kind < trade_frac, p_buy, 0.5)).tolist()
+        buy_a = rng.random(n) < np.where(kind < trade_frac, p_buy, 0.5)
+        buy = buy_a.tolist()
         mix = rng.random(n)
         geo = np.minimum(rng.geometric(1 / 8, n) - 1, DEPTH - 1)
         uni = rng.integers(0, DEPTH, n)
-        offs = np.where(mix < 0.3, 0, np.where(mix < 0.7, geo, uni)).tolist()
+        offs = np.where(mix < 0.3, 0, np.where(mix < 0.7, geo, uni))
         sizes = np.maximum(1.0, rng.lognormal(math.log(self.spec.order_lots), 1.0, n))
         lots_l = sizes.astype(np.int64).tolist()
         act = rng.random(n).tolist()
 
+        # slot of each book update in the window (bids below the bid limit, asks above)
+        idx = np.where(buy_a, self.bid_lim - self.base - offs, self.ask_lim - self.base + offs)
+        slots = idx.tolist()
         prices = self.prices
         bq = self.bq
         aq = self.aq
-        base = self.base
         sym = self.symbol
         num, den = self.lot_num, self.lot_den
+        # the hot loop keeps the book's counters in locals and syncs them around market orders
+        nb, na, bb, ba, seq = self.nb, self.na, self.bb, self.ba, self.seq
         for j in range(n):
             ts = times[j]
             lots = lots_l[j]
             if is_trade[j]:
+                self.nb, self.na, self.bb, self.ba, self.seq = nb, na, bb, ba, seq
                 self._market_order(ts, buy[j], lots, out)
+                nb, na, bb, ba, seq = self.nb, self.na, self.bb, self.ba, self.seq
                 continue
+            i = slots[j]
+            seq += 1
             if buy[j]:
-                i = self.bid_lim - offs[j] - base
                 q = bq[i]
                 if q == 0:
                     new = lots
-                    self.nb += 1
-                    if i > self.bb:
-                        self.bb = i
+                    nb += 1
+                    if i > bb:
+                        bb = i
                 else:
                     a = act[j]
                     if a < 0.5:
                         new = q + lots
-                    elif a < 0.87 or self.nb <= MIN_LEVELS:
+                    elif a < 0.87 or nb <= MIN_LEVELS:
                         new = q - lots if q > lots else (q + 1) // 2
                         if new == q:
                             new = q + lots
                     else:
                         new = 0
-                        self.nb -= 1
-                        if i == self.bb:
+                        nb -= 1
+                        if i == bb:
                             k = i - 1
                             while k >= 0 and bq[k] == 0:
                                 k -= 1
-                            self.bb = k
+                            bb = k
                 bq[i] = new
-                self.seq += 1
                 out.append(BookDelta(symbol=sym, ts=ts, recv_ts=ts,
-                                     bids=[(prices[i], new * num / den)], seq=self.seq))
+                                     bids=[(prices[i], new * num / den)], seq=seq))
             else:
-                i = self.ask_lim + offs[j] - base
                 q = aq[i]
                 if q == 0:
                     new = lots
-                    self.na += 1
-                    if i < self.ba:
-                        self.ba = i
+                    na += 1
+                    if i < ba:
+                        ba = i
                 else:
                     a = act[j]
                     if a < 0.5:
                         new = q + lots
-                    elif a < 0.87 or self.na <= MIN_LEVELS:
+                    elif a < 0.87 or na <= MIN_LEVELS:
                         new = q - lots if q > lots else (q + 1) // 2
                         if new == q:
                             new = q + lots
                     else:
                         new = 0
-                        self.na -= 1
-                        if i == self.ba:
+                        na -= 1
+                        if i == ba:
                             k = i + 1
                             while k < WINDOW and aq[k] == 0:
                                 k += 1
-                            self.ba = k
+                            ba = k
                 aq[i] = new
-                self.seq += 1
                 out.append(BookDelta(symbol=sym, ts=ts, recv_ts=ts,
-                                     asks=[(prices[i], new * num / den)], seq=self.seq))
+                                     asks=[(prices[i], new * num / den)], seq=seq))
+        self.nb, self.na, self.bb, self.ba, self.seq = nb, na, bb, ba, seq
 
     def _market_order(self, ts: int, buy: bool, lots: int, out: list[MarketEvent]) -> None:
         """Walk the opposite side from the touch; every level hit prints and shrinks."""
@@ -537,8 +543,9 @@ class SimMarket:
             return parts[0]
         merged = [e for part in parts for e in part]
         # each part is already in time order; a stable sort merges the runs and keeps ties
-        merged.sort(key=_ts)
-        return merged
+        order = np.argsort(np.fromiter((e.ts for e in merged), np.int64, len(merged)),
+                           kind="stable")
+        return [merged[k] for k in order.tolist()]
 
     def book(self, symbol: str) -> tuple[list[Level], list[Level]]:
         """The generator's own book for `symbol` (bids, asks), best first."""
@@ -552,5 +559,3 @@ def _best_first(levels: list[Level], bids: bool) -> list[Level]:
     return sorted(dict(levels).items(), reverse=bids)
 
 
-def _ts(event: MarketEvent) -> int:
-    return event.ts
