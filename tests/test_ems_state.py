@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,9 @@ trade_op = st.tuples(st.just("trade"), st.integers(-6, 7), st.integers(1, 3000),
 delta_op = st.tuples(st.just("delta"), st.sampled_from(["bid", "ask"]), st.integers(0, 5),
                      st.integers(0, 3000))
 tick_op = st.tuples(st.just("tick"), st.integers(1, 5))
-ops = st.lists(st.one_of(new_op, cancel_op, amend_op, trade_op, delta_op, tick_op),
-               min_size=1, max_size=60)
+# orders and trades weighted up so that resting orders meet trades (maker fills) often
+ops = st.lists(st.one_of(new_op, new_op, trade_op, trade_op, trade_op, cancel_op, amend_op,
+                         delta_op, tick_op), min_size=10, max_size=60)
 
 
 def run(rig: Rig, script: list[tuple[Any, ...]]) -> None:
@@ -162,3 +164,45 @@ def test_balance_and_unrealized_pnl_mark_to_mid(tmp_path: Path) -> None:
     bal = rig.ems.balance("paper")
     assert bal.cash == 1000.0
     assert bal.equity == pytest.approx(1000.0 + 0.5 * (100.05 - 100.1))
+
+
+def random_script(rng: random.Random, n: int) -> list[tuple[Any, ...]]:
+    """Long mixed scripts where resting orders meet trades through and at their price."""
+    out: list[tuple[Any, ...]] = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.3:
+            out.append(("new", rng.choice(["buy", "sell"]),
+                        rng.choice(["market", "limit", "limit", "limit", "stop"]),
+                        rng.randint(1, 1500), rng.randint(-4, 4),
+                        rng.choice(["gtc", "gtc", "gtc", "ioc", "fok"]), rng.random() < 0.2))
+        elif r < 0.65:
+            out.append(("trade", rng.randint(-4, 5), rng.randint(1, 2500),
+                        rng.choice(["buy", "sell", ""])))
+        elif r < 0.75:
+            out.append(("cancel", rng.randint(0, 1000)))
+        elif r < 0.85:
+            out.append(("amend", rng.randint(0, 1000), rng.randint(0, 1500), rng.randint(-4, 4)))
+        elif r < 0.95:
+            out.append(("delta", rng.choice(["bid", "ask"]), rng.randint(0, 4),
+                        rng.randint(0, 3000)))
+        else:
+            out.append(("tick", rng.randint(1, 5)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_long_seeded_sessions_keep_invariants_and_fill_as_maker_and_taker(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    rig = Rig(tmp_path / "j.sqlite", paper=PaperConfig(latency_ms=rng.choice([0.0, 2.0])),
+              limits=RiskLimits(max_order_rate=0, price_band_pct=0))
+    run(rig, random_script(rng, 300))
+    fills = [e for e in rig.seen if isinstance(e, Fill)]
+    assert {f.liquidity for f in fills} == {"maker", "taker"}
+    check_invariants(rig.ems.state, fills)
+    assert rig.ems.state.anomalies == 0
+    live = rig.ems.state.fingerprint()
+    rig.restart()
+    assert rig.ems.state.fingerprint() == live
