@@ -105,7 +105,7 @@ b.close()
 def test_reader_never_sees_a_torn_row_while_another_process_writes():
     buf = OhlcBuffer.create("torn.1s", 7)  # small: the writer keeps overwriting what we copy
     try:
-        writer = python(WRITER, buf.name, "40000")
+        writer = python(WRITER, buf.name, "15000")
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"
         reads = overlapping = 0
@@ -122,7 +122,7 @@ def test_reader_never_sees_a_torn_row_while_another_process_writes():
         _, err = writer.communicate(timeout=60)
         assert writer.returncode == 0, err
         assert overlapping > 50, "the reader hardly ran while the writer was writing"
-        assert buf.last == 3 * 40000
+        assert buf.last == 3 * 15000
     finally:
         buf.unlink()
 
