@@ -300,3 +300,11 @@ def test_segment_from_another_pid_namespace_is_left_alone():
         assert (Path("/dev/shm") / name).exists()
     finally:
         (Path("/dev/shm") / name).unlink()
+
+
+def test_reading_a_closed_buffer_says_it_is_closed(make):
+    buf = new(make, 2)
+    reader = OhlcBuffer.attach(buf.name)
+    reader.close()
+    with pytest.raises(ValueError, match="closed"):
+        reader.read()

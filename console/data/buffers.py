@@ -9,18 +9,21 @@ Consistency: one writer per buffer. Every write bumps a sequence counter to odd 
 rows and to even after (a seqlock); readers copy, re-check the counter, and retry if it moved,
 so they never return a half-written row and never block the writer. This relies on x86-64
 store/load ordering and 8-byte aligned header slots; numpy copies are plain memcpys between two
-separate counter reads.
+separate counter reads. (Weakly ordered CPUs such as arm64 would need fences numpy does not
+offer; there a torn read is unlikely but not excluded.)
 
-Another process attaches by name, read-only by default:
+Another process attaches by name, read-only by default (a file buffer by its path, which must
+contain a path separator; `live_segments(label)` lists the names of live owners):
 
-    buf = OhlcBuffer.attach("mdc.1234.0.BTC-USD.1s")   # name from the owner's `buf.name`
+    buf = OhlcBuffer.attach("mdc.1234.1.BTC-USD.1s")   # name from the owner's `buf.name`
     bars = buf.read(600)                               # consistent copy, oldest first
 
-Lifetime: the owner unlinks on `unlink()` or at interpreter exit. Segment names carry the owner
-pid (`mdc.<pid>.<n>.<label>`) and the header carries the pid's start time, so `create` first
-removes segments whose owner is dead (or whose pid was reused by another process): a crashed
-console leaks nothing past its next start. Readers attach without Python's resource_tracker so
-their exit never unlinks the owner's segment.
+Lifetime: the owner unlinks on `unlink()` or at interpreter exit; if only the owner is
+SIGKILLed, its resource_tracker process still unlinks its segments. Segment names carry the
+owner pid (`mdc.<pid>.<n>.<label>`) and the header carries the pid's start time, so `create`
+first removes segments whose owner is dead (or whose pid was reused by another process): even a
+killed process group leaks nothing past the next start. Readers attach without Python's
+resource_tracker so their exit never unlinks the owner's segment.
 
 Memory: a year of 1 m bars is 525,600 rows x 72 B = 38 MB per symbol, 380 MB for ten. Prices
 must stay exact, so the row layout is not shrunk; instead a buffer can live in a file
@@ -428,6 +431,8 @@ class OhlcBuffer:
 
     def read(self, n: int | None = None) -> np.ndarray:
         """A consistent copy of the newest `n` rows (all if None), oldest first."""
+        if self._closed:
+            raise ValueError(f"bar buffer {self.name!r} is closed; attach again to read it")
         hdr, data, cap = self._hdr, self._data, self.capacity
         deadline, seen = 0.0, -1
         while True:
