@@ -306,3 +306,21 @@ async def test_paced_replay_takes_at_least_market_time_over_speed(recording):
     elapsed = loop.time() - began
     span_s = (max(ev.ts for ev in market_only(sent)) - lo) / 1e9
     assert elapsed >= 0.9 * span_s / 50
+
+
+def test_replay_setup_opens_the_files_and_lists_what_plays(recording, tmp_path):
+    from providers.replay.cli import replay_setup
+
+    path, _ = recording
+    db = tmp_path / "okx.sqlite"
+    make_db(db, rows=10)
+    try:
+        setup = replay_setup([path, db], speed="max", start="2025-07-01T12:00:01")
+        assert setup.symbols == ["BTC/USD", "BTC/USDT"]
+        assert setup.control.speed is None
+        assert setup.config["control"] is setup.control
+        assert setup.lines[0].startswith("BTC/USD: 2025-07-01 12:00:00 → ")
+    finally:
+        feed.close()
+    with pytest.raises(feed.ProviderError, match="speed"):
+        replay_setup([path], speed="warp")

@@ -79,3 +79,10 @@ def test_bad_level_text_names_the_row_id_and_problem(text, expected):
         parse_levels(["[['1', '1']]", text], 4, row_ids=[10, 11], column="book.bids")
     assert "book.bids of row id 11" in str(info.value)
     assert expected in str(info.value)
+
+
+def test_numbers_too_long_for_the_fast_path_still_parse_exactly_as_float():
+    text = "[['1234567890123456789.25', '0.000000000000000001']]"
+    got = parse_levels([text], 1)
+    assert got.px[0, 0] == float("1234567890123456789.25")
+    assert got.sz[0, 0] == float("0.000000000000000001")

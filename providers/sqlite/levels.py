@@ -29,7 +29,11 @@ _CLASS = bytes(_table)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = _POW10.astype(np.float64)
 _MAX_DIGITS = 15  # float64 holds integers of up to 15 decimal digits exactly
-_PAD = b" " * (_MAX_DIGITS + 2)
+_WINDOW = _MAX_DIGITS + 2  # bytes read per number: 15 digits, a dot, one byte before
+_PAD = b" " * _WINDOW
+_COLUMNS = np.arange(_WINDOW)
+_WEIGHTS = 10.0 ** np.arange(_WINDOW - 2, -1, -1)
+_DOT_BYTE = ord(".")
 
 _TO_JSON = str.maketrans({"'": '"', "(": "[", ")": "]"})
 _row_decoder = msgspec.json.Decoder(list[list[str | float | int]])
@@ -89,8 +93,9 @@ def _parse_fast(data: bytes, n_rows: int, depth: int) -> Levels | None:
     if len(row_pos) != n_rows:
         return None
 
-    edge = np.diff((cls < _SEP).view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    bounds = np.flatnonzero(edge)  # start, end, start, end, ...
+    # the text starts with padding and ends with a bracket, so no number touches either end
+    num = cls < _SEP
+    bounds = np.flatnonzero(num[1:] != num[:-1]) + 1  # start, end, start, end, ...
     tok_start, tok_end = bounds[0::2], bounds[1::2]
     n_levels = len(level_pos)
     first_tok = np.searchsorted(tok_start, level_pos)
@@ -133,33 +138,31 @@ def _parse_fast(data: bytes, n_rows: int, depth: int) -> Levels | None:
 def _decode_numbers(
     raw: np.ndarray, cls: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Values and decimal places of the digit/dot tokens [starts, ends), by integer arithmetic."""
+    """Values and decimal places of the digit/dot tokens [starts, ends), by integer arithmetic.
+
+    Each token is read as the `_WINDOW` bytes ending at it (the text starts with `_PAD`, so
+    the window never starts before the data); all work is on small uint8 matrices.
+    """
     if len(starts) == 0:
         return np.zeros(0), np.zeros(0, np.int64)
-    # the dot of each token, if any (a token with two dots is not a number)
-    dots = np.flatnonzero(cls == _DOT)
-    owner = np.searchsorted(starts, dots, side="right") - 1
-    inside = (owner >= 0) & (dots < ends[np.maximum(owner, 0)])
-    dots, owner = dots[inside], owner[inside]
-    if (np.diff(owner) == 0).any():
+    lengths = ends - starts
+    width = int(lengths.max()) + 1  # one column left of the longest, for the dot shift
+    if width > _WINDOW:
         return None, starts
-    dot = np.full(len(starts), -1, np.int64)
-    dot[owner] = dots
-    has_dot = dot >= 0
-    n_digits = ends - starts - has_dot
-    width = int(n_digits.max())
-    if width > _MAX_DIGITS or n_digits.min() == 0:
+    cols = _COLUMNS[:width]
+    rows = np.lib.stride_tricks.sliding_window_view(raw, width)[ends - width]
+    dots = (rows == _DOT_BYTE) & (cols[None, :] >= (width - lengths)[:, None])
+    n_dots = dots.sum(axis=1)
+    if n_dots.max() > 1 or (lengths - n_dots).min() == 0:
         return None, starts
-    # right-aligned digit matrix, skipping over the dot: column k holds the digit of 10**k;
-    # the text starts with `_PAD` spaces so positions left of a token never go negative
-    k = np.arange(width, dtype=np.int32)
-    pos = (ends - 1).astype(np.int32)[:, None] - k[None, :]
-    pos -= pos <= dot.astype(np.int32)[:, None]
-    digits = raw[pos].astype(np.float64) - 48.0
-    digits *= k[None, :] < n_digits[:, None]
+    dot_col = np.where(n_dots > 0, dots.argmax(axis=1), -1)
+    # drop the dot: columns left of it shift right by one, so column c weighs 10**(width-1-c)
+    shifted = np.where(cols[None, 1:] <= dot_col[:, None], rows[:, :-1], rows[:, 1:])
+    digits = shifted - np.uint8(48)
+    digits *= cols[None, 1:] >= (width - lengths + n_dots)[:, None]
     # exact: every partial sum is an integer below 2**53 for mantissas of up to 15 digits
-    mantissa = digits @ _POW10F[:width]
-    decimals = np.where(has_dot, ends - 1 - dot, 0)
+    mantissa = digits.astype(np.float64) @ _WEIGHTS[_WINDOW - width :]
+    decimals = np.where(n_dots > 0, width - 1 - dot_col, 0)
     return mantissa / _POW10F[decimals], decimals
 
 
