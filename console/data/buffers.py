@@ -213,6 +213,8 @@ def _next_serial() -> int:
 @atexit.register
 def _unlink_owned() -> None:
     for buf in list(_OWNED.values()):
+        if buf.owner_pid != os.getpid():
+            continue  # a forked child exiting must not take its parent's buffers with it
         with contextlib.suppress(Exception):
             buf.unlink()
 
