@@ -197,6 +197,20 @@ async def test_unknown_symbols_are_named_together_with_a_way_to_search() -> None
     assert isinstance(info.value, ProviderError)
 
 
+async def test_symbol_info_failure_names_symbol_and_cause() -> None:
+    class Offline(FakeProvider):
+        async def symbol_info(self, symbol: str) -> Instrument:
+            raise ConnectionError("name resolution failed")
+
+    h = _hub(Offline(), ["BTC/USD"])
+    with pytest.raises(FeedError) as info:
+        await h.start()
+    assert str(info.value).startswith(
+        "provider 'fake' could not describe BTC/USD (BTC/USD: ConnectionError: name resolution"
+    )
+    assert "check its connection" in str(info.value)
+
+
 def test_malformed_symbol_is_rejected_before_anything_starts() -> None:
     with pytest.raises(FeedError, match=r"BTCUSD.*BASE/QUOTE"):
         FeedHub("sim", ["BTCUSD"])

@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from multiprocessing import resource_tracker
 from types import TracebackType
 from typing import Any, Literal
 
@@ -296,35 +298,50 @@ class FeedHub:
     async def _load_instruments(self) -> None:
         module = self._require_module()
 
-        async def one(sym: str) -> Instrument | str:
+        unknown: dict[str, str] = {}  # symbol -> the provider's reason
+        failed: dict[str, str] = {}
+
+        async def one(sym: str) -> Instrument | None:
             try:
                 return await asyncio.wait_for(module.symbol_info(sym), self.first_quote_timeout)
-            except UnknownSymbol:
-                return f"unknown:{sym}"
+            except UnknownSymbol as exc:
+                unknown[sym] = str(exc)
             except TimeoutError:
-                return f"failed:{sym} (no answer within {self.first_quote_timeout:g} s)"
+                failed[sym] = f"no answer within {self.first_quote_timeout:g} s"
             except Exception as exc:
-                return f"failed:{sym} ({type(exc).__name__}: {exc})"
+                failed[sym] = f"{type(exc).__name__}: {exc}"
+            return None
 
         results = await asyncio.gather(*(one(s) for s in self.symbols))
-        unknown = [r[8:] for r in results if isinstance(r, str) and r.startswith("unknown:")]
-        failed = [r[7:] for r in results if isinstance(r, str) and r.startswith("failed:")]
         if unknown:
+            first_reason = next(iter(unknown.values()))
             raise FeedError(
                 f"provider {self.provider_name!r} does not list {', '.join(unknown)}; "
                 f"check the spelling (BASE/QUOTE) or search with "
                 f"`mdconsole symbols {self.provider_name}`"
+                + (f" ({first_reason})" if first_reason else "")
             )
         if failed:
+            detail = "; ".join(f"{sym}: {why}" for sym, why in failed.items())
             raise FeedError(
-                f"provider {self.provider_name!r} could not describe {', '.join(failed)}; "
-                "check its connection and endpoints in the config, then retry"
+                f"provider {self.provider_name!r} could not describe {', '.join(failed)} "
+                f"({detail}); check its connection and endpoints in the config, then retry"
             )
         for sym, inst in zip(self.symbols, results, strict=True):
             assert isinstance(inst, Instrument)
             self.instruments[sym] = inst
 
     def _create_state(self) -> None:
+        _start_resource_tracker()
+        try:
+            self._create_symbol_state()
+        except (OSError, ValueError) as exc:
+            raise FeedError(
+                f"could not create the bar buffers for {', '.join(self.symbols)}: {exc}; "
+                "check free space in /dev/shm or lower the buffer capacities"
+            ) from None
+
+    def _create_symbol_state(self) -> None:
         for sym in self.symbols:
             inst = self.instruments[sym]
             book = Book(inst.tick_size, inst.lot_size, symbol=sym)
@@ -630,6 +647,24 @@ class FeedHub:
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with the real stderr.
+
+    Shared-memory segments register with a tracker process, started on first use with
+    `sys.stderr.fileno()` passed to it. Inside a Textual app stderr is a capture whose fileno
+    is -1, which makes that spawn fail; starting it against the process's real stderr works
+    wherever the hub is first started.
+    """
+    saved = sys.stderr
+    try:
+        sys.stderr = sys.__stderr__
+        resource_tracker.ensure_running()
+    except Exception as exc:  # no tracker only risks a leak after a crash: warn, carry on
+        log.warning("could not start the shared-memory resource tracker: %s", exc)
+    finally:
+        sys.stderr = saved
 
 
 async def _page_back(get_ohlc: GetOhlc, timeframe_s: int, buf: OhlcBuffer) -> None:
