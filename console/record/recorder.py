@@ -5,6 +5,10 @@ Events are buffered per symbol and encoded into a frame every `flush_events` eve
 `flush_interval` seconds. A frame that cannot be written (disk full, directory gone) is kept in
 memory and retried, up to `max_pending_bytes` per symbol; only past that are the oldest frames
 dropped, and the drop is counted and reported. Other symbols keep recording meanwhile.
+
+A run's first file holds exactly the feed's events. A rotated segment closes with everything
+buffered so far and the next one opens with a BookSnapshot of the hub's current book, so every
+segment replays on its own. An existing file of the same name is appended to.
 """
 
 from __future__ import annotations
@@ -221,7 +225,7 @@ class Recorder:
             sink.stats.events += 1
             sink.stats.pending_events += 1
             if len(sink.buf) >= self.flush_events:
-                self._flush_sink(sink)
+                self._guarded_flush(sink)
 
     # --- output ---------------------------------------------------------------------------
 
@@ -231,8 +235,16 @@ class Recorder:
 
     def flush(self) -> None:
         """Encode and write whatever every symbol has buffered."""
-        for sink in self._sinks.values():
+        for sink in list(self._sinks.values()):
+            self._guarded_flush(sink)
+
+    def _guarded_flush(self, sink: _Sink) -> None:
+        # the hub unsubscribes a callback that raises: one bad batch must not end the recording
+        try:
             self._flush_sink(sink)
+        except Exception as exc:
+            log.exception("%s: recording failed", sink.symbol)
+            sink.stats.error = f"recording failed: {exc}"
 
     def _flush_sink(self, sink: _Sink) -> None:
         if sink.buf:
