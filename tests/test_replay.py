@@ -324,3 +324,18 @@ def test_replay_setup_opens_the_files_and_lists_what_plays(recording, tmp_path):
         feed.close()
     with pytest.raises(feed.ProviderError, match="speed"):
         replay_setup([path], speed="warp")
+
+
+async def test_torn_tail_is_skipped_and_reported(recording):
+    from providers.replay.cli import replay_setup
+
+    path, events = recording
+    with path.open("ab") as fh:
+        fh.write(b"\x00garbage from a killed recorder")
+    sent = await play({"paths": [str(path)]}, ["BTC/USD"])
+    assert market_only(sent)[1:] == events
+    try:
+        (line,) = replay_setup([path]).lines
+        assert "torn tail at byte" in line
+    finally:
+        feed.close()

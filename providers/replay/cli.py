@@ -55,9 +55,12 @@ def replay_setup(
     }
     symbols = feed.configure(config)
     lines = []
-    for symbol in symbols:
-        src = feed._configured[symbol]
-        lines.append(f"{symbol}: {_when(src.start_ns)} → {_when(src.end_ns)}")
+    for symbol, src in feed.sources().items():
+        line = f"{symbol}: {_when(src.start_ns)} → {_when(src.end_ns)}"
+        torn = getattr(src, "torn_tail", None)
+        if torn is not None:
+            line += f" ({torn.describe()})"
+        lines.append(line)
     return ReplaySetup(config, symbols, control, lines)
 
 

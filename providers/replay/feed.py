@@ -108,6 +108,11 @@ _configured: dict[str, ReplaySource] = {}
 _settings: ReplaySettings | None = None
 
 
+def sources() -> Mapping[str, ReplaySource]:
+    """The sources `configure` opened, by symbol."""
+    return _configured
+
+
 def close() -> None:
     """Closes what `configure` opened."""
     global _settings

@@ -24,7 +24,7 @@ from providers.replay.control import ReplayControl
 from providers.replay.sources import ReplaySource
 
 YIELD_EVERY = 2048
-"""At speed max, events sent between yields to the event loop (keeps the UI responsive)."""
+"""Events sent between yields to the event loop when nothing waits (keeps the UI responsive)."""
 
 
 def merged(
@@ -118,13 +118,13 @@ class Player:
                     anchor = None
                     await control.wait(None)
                     continue
+                burst += 1
+                if burst >= YIELD_EVERY:  # let the UI in, even when pacing runs behind
+                    burst = 0
+                    await asyncio.sleep(0)
+                    continue  # a command may have come in meanwhile
                 speed = control.speed
                 if speed is None:
-                    burst += 1
-                    if burst >= YIELD_EVERY:
-                        burst = 0
-                        await asyncio.sleep(0)
-                        continue  # a command may have come in meanwhile
                     break
                 if anchor is None or anchor[2] != speed:
                     anchor = (loop.time(), control.position_ns, speed)
