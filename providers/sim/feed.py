@@ -137,22 +137,33 @@ def _history_anchor(spec: SymbolSpec) -> Anchor:
 
 
 def _claim_anchors(cfg: SimConfig, specs: Sequence[SymbolSpec]) -> tuple[int, dict[str, float]]:
-    """The stream's start time and the start prices it continues from."""
+    """The stream's start time and the start prices it continues from.
+
+    A stream adopting history starts its clock where that history ends, a moment in the past:
+    its first realtime step then covers the startup time, so live bars join without a gap.
+    """
     if cfg.start_time is not None:
         start_ns = round(cfg.start_time * 1e9)
         for spec in specs:
             _anchors[spec.symbol] = Anchor(cfg.seed, start_ns, start_price(spec, cfg.seed), True)
         return start_ns, {}
     now = time.time_ns()
+    adopted = [
+        a for spec in specs
+        if (a := _anchors.get(spec.symbol)) is not None
+        and not a.claimed and 0 <= now - a.start_ns <= ADOPT_NS
+    ]
+    start_ns = max((a.start_ns for a in adopted), default=now)
     prices: dict[str, float] = {}
     for spec in specs:
         old = _anchors.get(spec.symbol)
-        if old is not None and not old.claimed and 0 <= now - old.start_ns <= ADOPT_NS:
+        if old is not None and old in adopted:
             prices[spec.symbol] = old.price
             _anchors[spec.symbol] = old._replace(claimed=True)
         else:
-            _anchors[spec.symbol] = Anchor(cfg.seed, now, start_price(spec, cfg.seed), True)
-    return now, prices
+            price = start_price(spec, cfg.seed)
+            _anchors[spec.symbol] = Anchor(cfg.seed, start_ns, price, True)
+    return start_ns, prices
 
 
 async def stream_quotes(
@@ -174,6 +185,7 @@ async def stream_quotes(
     specs = [_lookup(s) for s in symbols] or [_lookup(s) for s in cfg.symbols]
     specs = list({s.symbol: s for s in specs}.values())
     start_ns, prices = _claim_anchors(cfg, specs)
+    now_ns = time.time_ns()
     market = SimMarket(specs, cfg.seed, start_ns, rate=cfg.rate, start_prices=prices)
     names = ", ".join(market.symbols)
     send(ConnectorStatus(symbol="", ts=start_ns, recv_ts=start_ns, provider=NAME,
@@ -188,7 +200,8 @@ async def stream_quotes(
                          state="live", detail=f"seed {cfg.seed}, {cfg.rate:g} events/s"))
     try:
         if cfg.realtime:
-            await _run_realtime(market, send)
+            # a pinned clock runs at wall speed from its start; otherwise it is the wall clock
+            await _run_realtime(market, send, None if cfg.start_time is not None else now_ns)
         else:
             while True:
                 for event in market.step(BATCH_NS):
@@ -202,19 +215,19 @@ async def stream_quotes(
                 _anchors[sim_symbol] = Anchor(cfg.seed, market.now_ns, last, False)
 
 
-async def _run_realtime(market: SimMarket, send: Send) -> None:
+async def _run_realtime(market: SimMarket, send: Send, wall_ns: int | None) -> None:
+    """Step the market to keep its clock at `wall_ns` (or its own start) plus elapsed time."""
     loop = asyncio.get_running_loop()
     wall0 = loop.time()
-    start_ns = market.now_ns
+    origin = market.now_ns if wall_ns is None else wall_ns
     while True:
-        await asyncio.sleep(BATCH_NS / 1e9)
-        target = start_ns + round((loop.time() - wall0) * 1e9)
-        behind = target - market.now_ns
+        behind = origin + round((loop.time() - wall0) * 1e9) - market.now_ns
         if behind > MAX_CATCH_UP_NS:
             market.skip(behind - BATCH_NS)
             behind = BATCH_NS
         for event in market.step(behind):
             send(event)
+        await asyncio.sleep(BATCH_NS / 1e9)
 
 
 @asynccontextmanager
