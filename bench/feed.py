@@ -5,6 +5,9 @@ one by one, the way a provider's `send` delivers them; the figure is events inge
 second of wall time. The reference stream (`../shared/bench/stream.py`, BENCH_N_DELTAS) is
 run the same way as single-level deltas and trades when it is present.
 
+The sim provider is also run end to end (its own task generating on a virtual clock as fast
+as it can, into a started hub) for BENCH_FEED_SECONDS.
+
     python bench/feed.py            # BENCH_FEED_N sim events (default 300000)
 """
 
@@ -30,6 +33,7 @@ from console.model.instruments import Instrument  # noqa: E402
 from providers.sim.market import SimMarket  # noqa: E402
 
 N_SIM = int(os.environ.get("BENCH_FEED_N", 300_000))
+SECONDS = float(os.environ.get("BENCH_FEED_SECONDS", 3.0))
 SYMBOLS = ("BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD")
 START_NS = 1_767_225_600 * 1_000_000_000  # 2026-01-01, a fixed virtual start
 
@@ -164,8 +168,23 @@ async def _bench_reference() -> dict[str, Any]:
     return {"ref_ingest_events_per_s": round(len(events) / elapsed), "ref_events": len(events)}
 
 
+async def _bench_provider() -> dict[str, Any]:
+    """The sim provider task generating as fast as it can into a started hub, for a while."""
+    hub = FeedHub("sim", SYMBOLS, config={"seed": 7, "rate": 200_000, "realtime": False},
+                  capacity_1s=3_600, capacity_1m=1_440)
+    await hub.start()
+    try:
+        e0, t0 = hub.events, time.perf_counter()
+        await asyncio.sleep(SECONDS)
+        events, elapsed = hub.events - e0, time.perf_counter() - t0
+    finally:
+        await hub.stop()
+    return {"sim_provider_end_to_end_events_per_s": round(events / elapsed)}
+
+
 async def main() -> None:
     result = await _bench_sim()
+    result.update(await _bench_provider())
     result.update(await _bench_reference())
     print(json.dumps(result))
 
