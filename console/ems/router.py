@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import msgspec
@@ -90,6 +90,7 @@ class Ems:
         risk: Mapping[str, RiskLimits] | None = None,
         paper: PaperConfig | None = None,
         accounts: Mapping[str, Destination] | None = None,
+        paper_accounts: Iterable[str] = (),
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.journal = journal
@@ -99,6 +100,8 @@ class Ems:
         self.state = EmsState()
         self.paper = PaperEngine(self.books, self._emit, clock, paper)
         self.accounts: dict[str, Destination] = {PAPER: self.paper, **(accounts or {})}
+        for name in paper_accounts:  # more paper accounts, e.g. one per strategy
+            self.accounts[name] = self.paper
         self._risk = dict(risk or {})
         self._gates: dict[str, RiskGate] = {}
         self._batch: list[OrderEvent] = []

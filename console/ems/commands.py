@@ -1,0 +1,350 @@
+"""Headless EMS commands (`mdconsole order|cancel|orders|fills|positions`) as plain functions.
+
+Each takes plain arguments, prints with rich (or JSON lines with `json_out`), and returns an
+exit code: 0 done, 1 the order or cancel was refused, 2 bad input or an unusable feed/journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from console.ems.journal import Journal, JournalError
+from console.ems.ledger import Ledger
+from console.ems.messages import (
+    ORDER_SIDES,
+    ORDER_TYPES,
+    TERMINAL,
+    TIFS,
+    Ack,
+    Error,
+    Fill,
+    NewOrder,
+    OrderEvent,
+    OrderStatus,
+    Position,
+    Triggered,
+)
+from console.ems.paper import PaperConfig, PaperConfigError
+from console.ems.risk import RiskConfigError, RiskLimits
+from console.ems.router import Ems, MarketHub, new_order_id
+from console.ems.state import EmsState
+
+HubFactory = Callable[[str, Sequence[str], Mapping[str, Any]], Any]
+"""(provider, symbols, provider config) -> an un-started FeedHub-like async context manager."""
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CommandError(Exception):
+    """Bad input for a command: the message says which argument and what to do."""
+
+
+def _fail(message: str, code: int = 2) -> int:
+    _err.print(f"[bold red]error:[/] {escape(message)}")
+    return code
+
+
+def _time(ts: int) -> str:
+    if not ts:
+        return ""
+    return datetime.fromtimestamp(ts / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _json_line(obj: Any) -> None:
+    sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _event_json(ev: OrderEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"event": ev.__struct_config__.tag}
+    out.update(msgspec.structs.asdict(ev))
+    return out
+
+
+def risk_from_accounts(accounts: Mapping[str, Mapping[str, Any]]) -> dict[str, RiskLimits]:
+    """`{name: risk table}` from config to validated limits (errors name the TOML key)."""
+    return {name: RiskLimits.from_mapping(table, where=f"accounts.{name}.risk")
+            for name, table in accounts.items()}
+
+
+def _open_state(journal: str | Path | None) -> tuple[EmsState, Journal]:
+    j = Journal(journal)
+    state = EmsState()
+    for chunk in j.replay():
+        state.apply_many(chunk)
+    return state, j
+
+
+# ---------------------------------------------------------------------------- reports
+
+
+def orders(*, journal: str | Path | None = None, include_done: bool = False, symbol: str = "",
+           account: str = "", limit: int = 50, json_out: bool = False) -> int:
+    """Working orders (or also finished ones, newest `limit`) from the journal."""
+    try:
+        state, j = _open_state(journal)
+        j.close()
+    except JournalError as exc:
+        return _fail(str(exc))
+    rows = [o for o in (state.orders.values() if include_done else state.working.values())
+            if (not symbol or o.symbol == symbol) and (not account or o.account == account)]
+    rows.sort(key=lambda o: o.created_ns)
+    if include_done and limit > 0:
+        rows = rows[-limit:]
+    if json_out:
+        _json_line([o.as_dict() for o in rows])
+        return 0
+    table = Table(title=f"{'orders' if include_done else 'working orders'} ({len(rows)})")
+    for col in ("id", "account", "symbol", "side", "type", "size", "price", "stop", "filled",
+                "avg", "status", "reason", "created (UTC)"):
+        table.add_column(col, justify="right" if col in ("size", "price", "stop", "filled",
+                                                         "avg") else "left")
+    for o in rows:
+        side = f"[green]{o.side}[/]" if o.side == "buy" else f"[red]{o.side}[/]"
+        table.add_row(o.order_id, o.account, o.symbol, side, o.type, f"{o.size:g}",
+                      f"{o.price:g}" if o.price else "", f"{o.stop:g}" if o.stop else "",
+                      f"{o.filled:g}", f"{o.avg_price:g}" if o.filled else "", o.status,
+                      escape(o.reason), _time(o.created_ns))
+    _out.print(table)
+    return 0
+
+
+def fills(*, journal: str | Path | None = None, symbol: str = "", account: str = "",
+          limit: int = 50, json_out: bool = False) -> int:
+    """The newest `limit` fills (0 = all) from the journal."""
+    try:
+        j = Journal(journal)
+        rows = [f for f in j.events(kinds=["fill"]) if isinstance(f, Fill)
+                and (not symbol or f.symbol == symbol) and (not account or f.account == account)]
+        j.close()
+    except JournalError as exc:
+        return _fail(str(exc))
+    if limit > 0:
+        rows = rows[-limit:]
+    if json_out:
+        _json_line([msgspec.structs.asdict(f) for f in rows])
+        return 0
+    table = Table(title=f"fills ({len(rows)})")
+    for col in ("time (UTC)", "fill", "order", "account", "symbol", "side", "size", "price",
+                "fee", "liq"):
+        table.add_column(col, justify="right" if col in ("size", "price", "fee") else "left")
+    for f in rows:
+        side = f"[green]{f.side}[/]" if f.side == "buy" else f"[red]{f.side}[/]"
+        table.add_row(_time(f.ts), f.fill_id, f.order_id, f.account, f.symbol, side,
+                      f"{f.size:g}", f"{f.price:g}", f"{f.fee:.6g}", f.liquidity)
+    _out.print(table)
+    return 0
+
+
+def positions(*, journal: str | Path | None = None, account: str = "",
+              json_out: bool = False) -> int:
+    """Positions and realized PnL from the journal's fills (no market data: unrealized is 0)."""
+    try:
+        j = Journal(journal)
+        ledger = Ledger()
+        for f in j.events(kinds=["fill"]):
+            if isinstance(f, Fill):
+                ledger.apply(f)
+        j.close()
+    except JournalError as exc:
+        return _fail(str(exc))
+    rows = [p for p in ledger.positions.values() if not account or p.account == account]
+    if json_out:
+        _json_line([msgspec.structs.asdict(p.message()) for p in rows])
+        return 0
+    table = Table(title="positions")
+    for col in ("account", "symbol", "size", "avg price", "realized", "fees", "net"):
+        table.add_column(col, justify="left" if col in ("account", "symbol") else "right")
+    for p in rows:
+        net = p.realized - p.fees
+        table.add_row(p.account, p.symbol, f"{p.size:g}", f"{p.avg_price:g}" if p.size else "",
+                      f"{p.realized:.2f}", f"{p.fees:.2f}",
+                      f"[green]{net:.2f}[/]" if net >= 0 else f"[red]{net:.2f}[/]")
+    _out.print(table)
+    return 0
+
+
+# ---------------------------------------------------------------------------- order entry
+
+
+def _describe(ev: OrderEvent) -> str | None:
+    if isinstance(ev, NewOrder):
+        what = f"{ev.side} {ev.size:g} {ev.symbol} {ev.type}"
+        if ev.price:
+            what += f" @ {ev.price:g}"
+        if ev.stop:
+            what += f" stop {ev.stop:g}"
+        return f"[bold]{ev.order_id}[/] request: {what} {ev.tif} ({ev.account})"
+    if isinstance(ev, Ack):
+        return f"[bold]{ev.order_id}[/] ack: venue id {ev.venue_id or '(held by the EMS)'}"
+    if isinstance(ev, Fill):
+        return (f"[bold]{ev.order_id}[/] fill {ev.fill_id}: {ev.side} {ev.size:g} @ "
+                f"{ev.price:g} fee {ev.fee:.6g} ({ev.liquidity})")
+    if isinstance(ev, OrderStatus):
+        colour = {"filled": "green", "rejected": "red", "canceled": "yellow",
+                  "expired": "yellow"}.get(ev.status, "cyan")
+        line = (f"[bold]{ev.order_id}[/] [{colour}]{ev.status}[/] ({ev.filled:g} of "
+                f"{ev.size:g} filled)")
+        return line + (f": {escape(ev.reason)}" if ev.reason else "")
+    if isinstance(ev, Triggered):
+        return f"[bold]{ev.order_id}[/] stop triggered at {ev.price:g}"
+    if isinstance(ev, Error):
+        return f"[bold]{ev.order_id}[/] [red]error[/]: {escape(ev.message)}"
+    if isinstance(ev, Position):
+        return (f"position {ev.account} {ev.symbol}: {ev.size:g} @ {ev.avg_price:g}, "
+                f"realized {ev.realized_pnl:.2f}, fees {ev.fees:.2f}")
+    return None
+
+
+def _printer(json_out: bool) -> Callable[[OrderEvent], None]:
+    def show(ev: OrderEvent) -> None:
+        if json_out:
+            _json_line(_event_json(ev))
+            return
+        line = _describe(ev)
+        if line is not None:
+            _out.print(line)
+
+    return show
+
+
+def _check_order_args(side: str, size: float, symbol: str, type_: str, price: float | None,
+                      stop: float | None, tif: str) -> None:
+    if side not in ORDER_SIDES:
+        raise CommandError(f"side {side!r}: use buy or sell")
+    if type_ not in ORDER_TYPES:
+        raise CommandError(f"--type {type_!r}: use one of {', '.join(ORDER_TYPES)}")
+    if tif not in TIFS:
+        raise CommandError(f"--tif {tif!r}: use one of {', '.join(TIFS)}")
+    if not size > 0:
+        raise CommandError(f"SIZE {size:g}: must be a positive number of {symbol.split('/')[0]}")
+    if type_ in ("limit", "stop-limit") and not price:
+        raise CommandError(f"a {type_} order needs --price")
+    if type_ in ("stop", "stop-limit") and not stop:
+        raise CommandError(f"a {type_} order needs --stop (the trigger price)")
+    if type_ in ("market", "stop") and price:
+        raise CommandError(f"a {type_} order takes no --price; use --type limit or stop-limit")
+
+
+def _default_hub(provider: str, symbols: Sequence[str], config: Mapping[str, Any]) -> Any:
+    from console.data.feed import FeedHub
+
+    return FeedHub(provider, symbols, config=config, history=False)
+
+
+async def _with_feed(hub_factory: HubFactory | None, provider: str, symbols: Sequence[str],
+                     config: Mapping[str, Any],
+                     body: Callable[[MarketHub], Any]) -> int:
+    hub = (hub_factory or _default_hub)(provider, symbols, config)
+    async with hub:
+        result: int = await body(hub)
+        return result
+
+
+def order(side: str, size: float, symbol: str, *, type_: str = "market",
+          price: float | None = None, stop: float | None = None, tif: str = "gtc",
+          account: str = "paper", provider: str = "sim", wait: float = 5.0,
+          reduce_only: bool = False, post_only: bool = False, order_id: str = "",
+          journal: str | Path | None = None, json_out: bool = False,
+          provider_config: Mapping[str, Any] | None = None,
+          risk: Mapping[str, Mapping[str, Any]] | None = None,
+          paper: Mapping[str, Any] | None = None,
+          paper_accounts: Sequence[str] = (),
+          hub_factory: HubFactory | None = None) -> int:
+    """Place one order through the EMS on a live feed; print acks and fills for `wait` s.
+
+    A resting order stays working in the journal for the console to pick up.
+    """
+    try:
+        _check_order_args(side, size, symbol, type_, price, stop, tif)
+        limits = risk_from_accounts(risk or {})
+        paper_cfg = PaperConfig.from_mapping(paper or {})
+    except (CommandError, RiskConfigError, PaperConfigError) as exc:
+        return _fail(str(exc))
+    if wait < 0:
+        return _fail(f"--wait {wait:g}: must be 0 or more seconds")
+    oid = order_id or new_order_id()
+    req = NewOrder(order_id=oid, account=account, symbol=symbol, side=side,  # type: ignore[arg-type]
+                   size=size, type=type_, price=price or 0.0, stop=stop or 0.0,  # type: ignore[arg-type]
+                   tif=tif, reduce_only=reduce_only, post_only=post_only)  # type: ignore[arg-type]
+
+    async def body(hub: MarketHub) -> int:
+        ems = Ems(Journal(journal), risk=limits, paper=paper_cfg, paper_accounts=paper_accounts)
+        try:
+            done = asyncio.Event()
+
+            def watch(ev: OrderEvent) -> None:
+                finished = isinstance(ev, OrderStatus) and ev.status in TERMINAL
+                if (finished or isinstance(ev, Error)) and getattr(ev, "order_id", "") == oid:
+                    done.set()
+
+            ems.subscribe(_printer(json_out))
+            ems.subscribe(watch)
+            ems.attach(hub)
+            ems.submit(req)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=wait)
+            o = ems.state.orders.get(oid)
+            if o is not None and o.status in ("pending", "open", "partially_filled"):
+                msg = f"{oid} stays {o.status} in the journal"
+                if json_out:
+                    _json_line({"event": "working", "order_id": oid, "status": o.status})
+                else:
+                    _out.print(f"[dim]{msg}; `mdconsole cancel {oid}` cancels it[/]")
+            return 1 if o is None or o.status == "rejected" else 0
+        finally:
+            ems.close()
+
+    return _run(lambda: _with_feed(hub_factory, provider, [symbol], provider_config or {}, body))
+
+
+def cancel(order_id: str = "", *, all_orders: bool = False, account: str = "",
+           symbol: str = "", journal: str | Path | None = None, json_out: bool = False,
+           paper_accounts: Sequence[str] = ()) -> int:
+    """Cancel one order by id, or every working one (`all_orders`, optionally narrowed).
+
+    Paper orders need no market data to cancel, so no feed is started.
+    """
+    if bool(order_id) == all_orders:
+        return _fail("give one order id, or --all (optionally with --account/--symbol)")
+    try:
+        ems = Ems(Journal(journal), paper_accounts=paper_accounts)
+    except JournalError as exc:
+        return _fail(str(exc))
+    try:
+        ems.subscribe(_printer(json_out))
+        if all_orders:
+            n = len([o for o in ems.working_orders(symbol)
+                     if not account or o.account == account])
+            ems.cancel_all(account=account, symbol=symbol)
+            if not json_out:
+                _out.print(f"canceled {n} working order{'s' if n != 1 else ''}")
+            return 0
+        events = ems.cancel(order_id)
+        return 1 if any(isinstance(e, Error) for e in events) else 0
+    finally:
+        ems.close()
+
+
+def _run(make: Callable[[], Any]) -> int:
+    from console.data.provider import ProviderError
+
+    try:
+        result: int = asyncio.run(make())
+        return result
+    except (ProviderError, JournalError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
