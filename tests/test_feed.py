@@ -376,6 +376,10 @@ async def test_history_is_in_the_buffers_when_start_returns() -> None:
         assert got_1s["time"][: len(hist_1s)].tolist() == hist_1s["time"].tolist()
         got_1m = h.bars("ETH/USD", 60)
         assert got_1m["time"][: len(hist_1m)].tolist() == hist_1m["time"].tolist()
+        five = h.bars("ETH/USD", 300)
+        assert (np.diff(five["time"]) == 300).all()
+        assert five["volume"].sum() == pytest.approx(hist_1m["volume"].sum())
+        assert h.bars("ETH/USD", 5)["time"][0] % 5 == 0
         expected_ref = reference_price(hist_1m, time.time())
         assert expected_ref is not None
         assert h.quotes["BTC/USD"].open == pytest.approx(expected_ref)
@@ -417,6 +421,20 @@ async def test_stop_unlinks_every_buffer_and_reports_down() -> None:
             OhlcBuffer.attach(name)
     assert h.status["fake"].state == "down"
     await h.stop()  # a second stop is harmless
+
+
+async def test_async_with_starts_and_stops_the_feed() -> None:
+    async with _hub(FakeProvider()) as h:
+        assert h.live
+        name = h.bars_1s["BTC/USD"].name
+    with pytest.raises(FileNotFoundError):
+        OhlcBuffer.attach(name)
+
+
+async def test_stop_before_start_does_nothing() -> None:
+    h = _hub(FakeProvider())
+    await h.stop()
+    assert h.status == {}
 
 
 async def test_start_twice_is_a_clear_error(hub: FeedHub) -> None:

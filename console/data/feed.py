@@ -210,7 +210,7 @@ class FeedHub:
 
     async def stop(self) -> None:
         """Stop the provider and clock tasks, then close and unlink the bar buffers."""
-        if self._stopped:
+        if self._stopped or not self._started:
             return
         self._stopped = True
         tasks = [t for t in (self._clock_task, self._provider_task) if t is not None]
