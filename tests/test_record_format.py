@@ -290,3 +290,15 @@ def test_refresh_picks_up_frames_appended_while_the_file_is_open(tmp_path: Path)
         assert rec.damaged == []
         assert list(rec.iter_events()) == _events(20)
     writer.close()
+
+
+def test_a_second_writer_on_the_same_file_is_refused_while_the_first_is_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sim_BTC_USD.mdrec"
+    header = Header(provider="sim", symbol=SYM)
+    first = RecordingWriter(path, header)
+    with pytest.raises(OSError, match="being written by another recorder"):
+        RecordingWriter(path, header)
+    first.close()
+    RecordingWriter(path, header).close()  # free again once the first is closed

@@ -10,10 +10,16 @@ never ends in a half frame that a later append would bury.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
 from console.model.events import MarketEvent
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from .format import (
     Columns,
@@ -55,6 +61,7 @@ class RecordingWriter:
                 "exists and is writable, or pick another with --out",
             ) from None
         try:
+            self._lock()
             self.size = os.fstat(self._fd).st_size
             if self.size == 0:
                 self._write_all(encode_header(header))
@@ -64,6 +71,19 @@ class RecordingWriter:
         except BaseException:
             os.close(self._fd)
             raise
+
+    def _lock(self) -> None:
+        """One writer per file: two appending at once would overwrite each other's frames."""
+        if fcntl is None:  # pragma: no cover - not on POSIX
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RecordWriteError(
+                errno.EBUSY,
+                f"{self.path} is being written by another recorder; stop that one or record "
+                "to another --out directory",
+            ) from None
 
     def _check_existing(self) -> None:
         with open(self.path, "rb") as f:
