@@ -494,3 +494,16 @@ async def test_market_clock_closes_bars_on_trade_time_not_wall_time() -> None:
 def test_unknown_clock_mode_is_rejected() -> None:
     with pytest.raises(FeedError, match="clock must be 'wall' or 'market'"):
         FeedHub("sim", ["BTC/USD"], clock="venue")  # type: ignore[arg-type]
+
+
+async def test_a_malformed_event_is_counted_and_skipped_not_fatal(hub: FeedHub) -> None:
+    got: list[MarketEvent] = []
+    hub.subscribe(got.append)
+    hub.ingest(BookDelta(symbol="BTC/USD", bids=[(100.05, 1.0)]))  # off the 0.1 tick grid
+    hub.ingest(object())  # type: ignore[arg-type]
+    hub.ingest(Trade(symbol="BTC/USD", price=100.1, size=1.0))
+    assert hub.bad_events == 2
+    assert "object is not a market event" in hub.last_bad_event
+    assert any("100.05" in w and "tick size" in w for w in hub.warnings)
+    assert hub.quotes["BTC/USD"].last == 100.1
+    assert len(got) == 3  # subscribers still see what arrived

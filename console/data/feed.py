@@ -66,6 +66,7 @@ _PROVIDER_PARTS = (
     "search_symbols",
 )
 _DAY_S = 86_400
+_BAD_EVENTS_LOGGED = 10  # then only counted, so a broken stream cannot flood the log
 _MAX_PAGES = 1_000  # bounds backfill against a provider that pages forever
 
 
@@ -153,6 +154,8 @@ class FeedHub:
         self.events_per_s = 0.0
         self.restarts = 0
         self.last_error = ""
+        self.bad_events = 0  # events that could not be applied (e.g. price off the tick grid)
+        self.last_bad_event = ""
 
         self._state: dict[str, _SymbolState] = {}
         self._subscribers: tuple[Subscriber, ...] = ()
@@ -503,7 +506,12 @@ class FeedHub:
     def ingest(self, event: MarketEvent) -> None:
         """Take one event from the provider: update state, then hand it to each subscriber."""
         self.events += 1
-        self._dispatch[type(event)](event)
+        try:
+            self._dispatch[type(event)](event)
+        except Exception as exc:
+            # One malformed venue message must not take the stream down; it still reaches
+            # subscribers (the recorder keeps what the venue sent).
+            self._bad_event(event, exc)
         subscribers = self._subscribers
         if subscribers:
             for callback in subscribers:
@@ -557,6 +565,17 @@ class FeedHub:
             self.symbol_status[ev.symbol] = ev
         else:
             self.status[ev.provider] = ev
+
+    def _bad_event(self, event: object, exc: Exception) -> None:
+        self.bad_events += 1
+        if isinstance(exc, KeyError) and type(event) not in self._dispatch:
+            why = f"{type(event).__name__} is not a market event (console/model/events.py)"
+        else:
+            why = f"{type(exc).__name__}: {exc}"
+        symbol = getattr(event, "symbol", "?")
+        self.last_bad_event = f"{self.provider_name} {symbol}: {why}"
+        if self.bad_events <= _BAD_EVENTS_LOGGED:
+            self._warn(f"ignored a bad event from {self.last_bad_event}")
 
     def _first_price(self, st: _SymbolState) -> None:
         st.quoted = True
