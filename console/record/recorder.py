@@ -138,6 +138,8 @@ class _Sink:
         self.writer: RecordingWriter | None = None
         self.key = ""
         self.retry_at = 0
+        self.synced_at = 0  # when written frames were last forced to disk (power loss)
+        self.unsynced = False
         self.rotated = False  # the next file continues a rotated one: seed it with the book
         self.stats = SymbolStats(symbol)
 
@@ -158,6 +160,7 @@ class Recorder:
         flush_events: int = 1000,
         flush_interval: float = 0.25,
         max_pending_bytes: int = 256 << 20,
+        sync_interval: float = 5.0,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         if flush_events < 1 or flush_interval <= 0:
@@ -175,6 +178,7 @@ class Recorder:
         self.flush_events = flush_events
         self.flush_interval = flush_interval
         self.max_pending_bytes = max_pending_bytes
+        self.sync_interval_ns = int(sync_interval * 1e9)
         self.clock = clock
         self._sinks: dict[str, _Sink] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -292,6 +296,15 @@ class Recorder:
             sink.stats.bytes += written
             sink.stats.written_events += n
             sink.stats.error = ""
+            sink.unsynced = True
+        if sink.unsynced and now - sink.synced_at >= self.sync_interval_ns:
+            try:
+                writer.sync()
+            except OSError as exc:
+                self._fail(sink, f"cannot sync {writer.path}: {exc.strerror}", now)
+                return
+            sink.synced_at = now
+            sink.unsynced = False
 
     def _fail(self, sink: _Sink, message: str, now: int) -> None:
         if message != sink.stats.error:

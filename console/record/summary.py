@@ -71,6 +71,12 @@ class Summary:
             f"{self.path}",
             f"  provider {self.provider}  symbol {self.symbol}  format v{self.version}  "
             f"{self.compression}",
+            "  instrument "
+            + (
+                f"tick {self.instrument['tick_size']:g}  lot {self.instrument['lot_size']:g}"
+                if self.instrument
+                else "not recorded"
+            ),
             f"  span     {fmt_ns(self.first_ns)} .. {fmt_ns(self.last_ns)}  ({span:,.1f} s)",
             f"  events   {self.events:,} in {self.frames:,} frames  "
             + "  ".join(f"{k} {v:,}" for k, v in sorted(self.counts.items())),
