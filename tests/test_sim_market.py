@@ -226,3 +226,19 @@ def test_prices_and_sizes_are_on_the_tick_and_lot_grid() -> None:
         for p, s in levels:
             assert p == float(f"{round(p / spec.tick) * spec.tick:.8f}")
             assert s == float(f"{round(s / spec.lot) * spec.lot:.8f}")
+
+
+def test_live_volatility_clusters_big_moves_follow_big_moves() -> None:
+    market = SimMarket(["BTC/USD"], 2, START, rate=20.0)
+    prices = []
+    for _ in range(2_400):  # 40 minutes in 1 s steps
+        market.step(1_000 * MS)
+        prices.append(market.last_price("BTC/USD"))
+    moves = np.abs(np.diff(np.log(prices)))
+    assert np.corrcoef(moves[:-1], moves[1:])[0, 1] > 0.1
+
+
+def test_bursts_raise_activity_well_above_the_calm_rate() -> None:
+    market = SimMarket(["ETH/USD"], 1, START, rate=100.0)
+    per_second = [len(market.step(1_000 * MS)) for _ in range(900)]
+    assert max(per_second) > 4 * float(np.median(per_second))

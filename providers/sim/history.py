@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from console.data.provider import OHLC_DTYPE
-from providers.sim.specs import SymbolSpec, symbol_key
+from providers.sim.specs import SymbolSpec, seed_word, symbol_key
 
 SERVED_ROWS: dict[int, int] = {1: 86_400, 60: 525_600}
 """Timeframe (s) -> how many bars back the sim serves: one day of 1 s, one year of 1 m."""
@@ -62,10 +62,10 @@ def generate(
     if not 0 <= lo <= hi <= n:
         raise ValueError(f"rows {lo}:{hi} are outside 0:{n}")
     key = symbol_key(spec.symbol)
-    seed32 = seed & 0xFFFFFFFF
+    seed_w = seed_word(seed)
     # regimes for the whole range (coarse points are cheap); the rows take what they need
     m = n // _COARSE + 2
-    regime_rng = np.random.default_rng([seed32, key, timeframe_s, 0x52])
+    regime_rng = np.random.default_rng([seed_w, key, timeframe_s, 0x52])
     lv_coarse = _regime(regime_rng, m, 0.97, 0.35)
     trend_coarse = _regime(regime_rng, m, _TREND_PHI, 1.0)
 
@@ -78,7 +78,7 @@ def generate(
     noise = np.empty((2, rows))
     for k in range(first_block, -1, -1):
         s, e = max(0, n - (k + 1) * BLOCK), n - k * BLOCK
-        brng = np.random.default_rng([seed32, key, timeframe_s, 0x42, k])
+        brng = np.random.default_rng([seed_w, key, timeframe_s, 0x42, k])
         ln = e - s
         z[s - a : e - a] = brng.standard_normal(ln)
         jump[s - a : e - a] = (brng.random(ln) < 2e-4 * timeframe_s**0.5) * brng.standard_normal(ln)

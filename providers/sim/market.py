@@ -22,7 +22,7 @@ import numpy as np
 
 from console.model.events import BookDelta, BookSnapshot, Level, MarketEvent, Quote, Tick, Trade
 from console.model.instruments import Instrument
-from providers.sim.specs import SymbolSpec, spec_for, start_price, symbol_key
+from providers.sim.specs import SymbolSpec, seed_word, spec_for, start_price, symbol_key
 
 WINDOW = 2048
 """Ticks held per symbol; the window slides when the price nears an edge."""
@@ -51,7 +51,7 @@ class _SymbolSim:
     def __init__(self, spec: SymbolSpec, seed: int, share: float, p0: float | None) -> None:
         self.spec = spec
         self.symbol = spec.symbol
-        self.rng = np.random.default_rng([seed & 0xFFFFFFFF, symbol_key(spec.symbol), 0x51])
+        self.rng = np.random.default_rng([seed_word(seed), symbol_key(spec.symbol), 0x51])
         self.share = share
         self.tick: Fraction = spec.tick_frac
         lot = spec.lot_frac

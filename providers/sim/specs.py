@@ -73,6 +73,11 @@ def symbol_key(symbol: str) -> int:
     return zlib.crc32(symbol.encode())
 
 
+def seed_word(seed: int) -> int:
+    """Any integer seed as the non-negative number numpy's seeding takes."""
+    return seed % (1 << 64)
+
+
 def spec_for(symbol: str) -> SymbolSpec:
     """The spec of a default symbol, or a plausible made-up one for any other BASE/QUOTE."""
     if symbol in DEFAULT_SPECS:
@@ -91,13 +96,13 @@ def spec_for(symbol: str) -> SymbolSpec:
     return SymbolSpec(
         symbol=name, price=float(f"{price:.12g}"), tick=float(f"{tick:.12g}"),
         lot=float(f"{lot:.12g}"), min_size=float(f"{lot:.12g}"), daily_vol=0.04, weight=0.15,
-        order_lots=max(20.0, 2_000.0 / (price * 10_000 * lot)),
+        order_lots=max(1.0, 2_000.0 / (price * lot)),  # orders of about 2,000 quote units
     )
 
 
 def start_price(spec: SymbolSpec, seed: int) -> float:
     """The live start price for a seed: the spec's price moved by a few percent, on a tick."""
-    rng = np.random.default_rng([seed & 0xFFFFFFFF, symbol_key(spec.symbol), 0x57A7])
+    rng = np.random.default_rng([seed_word(seed), symbol_key(spec.symbol), 0x57A7])
     raw = spec.price * math.exp(0.05 * float(rng.standard_normal()))
     return ticks_to_price(round(raw / spec.tick), spec.tick_frac)
 
