@@ -87,9 +87,9 @@ async def test_sim_trades_reach_tape_quote_and_one_second_bars(sim: FeedHub) -> 
 
 async def test_sim_on_a_virtual_clock_closes_bars_in_market_time() -> None:
     start = 1_767_225_600  # 2026-01-01, pinned
-    # a symbol no other test streams: the sim keeps a per-symbol anchor between streams
-    hub = FeedHub("sim", ["SOL/USD"], config={"seed": 5, "rate": 50_000, "realtime": False,
-                                              "start_time": start},
+    # a symbol only this test streams: the sim keeps a per-symbol anchor between streams
+    hub = FeedHub("sim", ["FEED/USD"], config={"seed": 5, "rate": 50_000, "realtime": False,
+                                               "start_time": start, "symbols": ["FEED/USD"]},
                   capacity_1s=600, capacity_1m=600)
     assert hub.clock == "market"
     await hub.start()
@@ -103,7 +103,7 @@ async def test_sim_on_a_virtual_clock_closes_bars_in_market_time() -> None:
 
         await asyncio.wait_for(_until(hub, many_trades).wait(), 30)
         hub.tick()
-        times = hub.bars("SOL/USD", 1)["time"]
+        times = hub.bars("FEED/USD", 1)["time"]
         assert times[-1] >= start  # live bars continue the history, which ends at the start
         assert times[-1] <= hub.market_ns // 1_000_000_000
         assert times[-1] < time.time() - 86_400  # nothing filled up to the wall clock
