@@ -202,8 +202,8 @@ def export(rec: Recording, kind: str, fmt: str, out: Path | None) -> int:
 
 def _export_parquet(rec: Recording, kind: str, out: Path | None) -> int:
     try:
-        import pyarrow as pa  # type: ignore[import-not-found, unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
+        import pyarrow as pa  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         raise ExportError(
             "parquet export needs pyarrow: pip install 'mdconsole[parquet]' "

@@ -186,8 +186,6 @@ class Columns:
         return any(isinstance(ev, BookSnapshot) for ev in self.others)
 
 
-_I8 = np.dtype("<i8")
-_EMPTY_I8 = np.zeros(0, dtype=np.int64)
 _EMPTY_U1 = np.zeros(0, dtype=np.uint8)
 
 

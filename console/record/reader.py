@@ -18,7 +18,6 @@ from types import TracebackType
 from console.model.events import BookSnapshot, MarketEvent
 
 from .format import (
-    FILE_HEAD_SIZE,
     FRAME_MAGIC,
     KIND_OTHER,
     SUFFIX,
@@ -258,17 +257,6 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
     return Recording(path)
 
 
-__all__ = [
-    "FILE_HEAD_SIZE",
-    "Damage",
-    "Header",
-    "Recording",
-    "SnapshotRef",
-    "open_recording",
-    "segments",
-]
-
-
 def segments(directory: str | os.PathLike[str], stem: str) -> list[Path]:
     """The recordings in `directory` for one provider and symbol (`stem`, e.g. `sim_BTC_USD`),
     rotated segments included, in time order (by first event; unreadable files left out)."""
@@ -284,3 +272,13 @@ def segments(directory: str | os.PathLike[str], stem: str) -> list[Path]:
             continue
         found.append((first, name, path))
     return [p for _, _, p in sorted(found)]
+
+
+__all__ = [
+    "Damage",
+    "Header",
+    "Recording",
+    "SnapshotRef",
+    "open_recording",
+    "segments",
+]

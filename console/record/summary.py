@@ -12,7 +12,7 @@ import numpy as np
 
 from console.model.events import MARKET_EVENT_TYPES
 
-from .format import KIND_DELTA, KIND_OTHER, KIND_TRADE, FrameHead
+from .format import KIND_DELTA, KIND_OTHER, KIND_TRADE
 from .reader import Damage, open_recording
 
 NS = 1_000_000_000
@@ -161,4 +161,4 @@ def summarize(path: str | Path, gap_s: float = 5.0) -> Summary:
         )
 
 
-__all__ = ["FrameHead", "Summary", "fmt_ns", "summarize"]
+__all__ = ["Summary", "fmt_ns", "summarize"]
