@@ -287,54 +287,64 @@ def events_from_columns(cols: Columns) -> list[MarketEvent]:
     """The events of a batch, in their original order."""
     px_scale = 10.0**cols.pdec
     qty_scale = 10.0**cols.qdec
-    l_px = (cols.l_px / px_scale).tolist()
-    l_qty = (cols.l_qty / qty_scale).tolist()
-    t_px = (cols.t_px / px_scale).tolist()
-    t_qty = (cols.t_qty / qty_scale).tolist()
-    ts = cols.ts.tolist()
-    recv = cols.recv.tolist()
-    nb = cols.d_nb.tolist()
-    na = cols.d_na.tolist()
-    seq = cols.d_seq.tolist()
-    t_side = cols.t_side.tolist()
-    t_id = cols.t_id
+    levels = list(
+        zip((cols.l_px / px_scale).tolist(), (cols.l_qty / qty_scale).tolist(), strict=True)
+    )
+    d_rows = cols.hot_index(KIND_DELTA)
+    t_rows = cols.hot_index(KIND_TRADE)
+    deltas = zip(
+        cols.ts[d_rows].tolist(),
+        cols.recv[d_rows].tolist(),
+        cols.d_nb.tolist(),
+        cols.d_na.tolist(),
+        cols.d_seq.tolist(),
+        strict=True,
+    )
+    trades = zip(
+        cols.ts[t_rows].tolist(),
+        cols.recv[t_rows].tolist(),
+        (cols.t_px / px_scale).tolist(),
+        (cols.t_qty / qty_scale).tolist(),
+        [_AGGRESSOR[s] for s in cols.t_side.tolist()],
+        cols.t_id or [""] * len(t_rows),
+        strict=True,
+    )
     symbol = cols.symbol
     others = iter(cols.others)
     out: list[MarketEvent] = []
-    hot = di = ti = li = 0
+    append = out.append
+    li = 0
     for kind in cols.kinds.tolist():
         if kind == KIND_DELTA:
-            b, a = nb[di], na[di]
-            mid, end = li + b, li + b + a
-            out.append(
+            ts, recv, nb, na, seq = next(deltas)
+            mid = li + nb
+            end = mid + na
+            append(
                 BookDelta(
                     symbol=symbol,
-                    ts=ts[hot],
-                    recv_ts=recv[hot],
-                    bids=list(zip(l_px[li:mid], l_qty[li:mid], strict=True)),
-                    asks=list(zip(l_px[mid:end], l_qty[mid:end], strict=True)),
-                    seq=seq[di],
+                    ts=ts,
+                    recv_ts=recv,
+                    bids=levels[li:mid],
+                    asks=levels[mid:end],
+                    seq=seq,
                 )
             )
             li = end
-            di += 1
-            hot += 1
         elif kind == KIND_TRADE:
-            out.append(
+            ts, recv, px, qty, side, trade_id = next(trades)
+            append(
                 Trade(
                     symbol=symbol,
-                    ts=ts[hot],
-                    recv_ts=recv[hot],
-                    price=t_px[ti],
-                    size=t_qty[ti],
-                    side=_AGGRESSOR[t_side[ti]],  # type: ignore[arg-type]
-                    trade_id=t_id[ti] if t_id else "",
+                    ts=ts,
+                    recv_ts=recv,
+                    price=px,
+                    size=qty,
+                    side=side,
+                    trade_id=trade_id,
                 )
             )
-            ti += 1
-            hot += 1
         else:
-            out.append(next(others))
+            append(next(others))
     return out
 
 
