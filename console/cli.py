@@ -161,6 +161,80 @@ def symbols_cmd(
     Console().print(table)
 
 
+@app.command("record")
+def record_cmd(
+    symbols: Annotated[list[str], typer.Argument(help="Symbols to record, e.g. BTC/USD ETH/USD.")],
+    provider: ProviderOpt = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", "-o", help="Directory for recordings (default ./recordings)."),
+    ] = None,
+    duration: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--duration", help="Stop after S seconds (default: until SIGINT/SIGTERM)."),
+    ] = None,
+    rotate: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--rotate", help="New file hourly, daily, or past a size such as 500MB."),
+    ] = None,
+    compression: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--compression", help="zstd (default), zlib or none."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Record market data headless, one file per provider and symbol."""
+    from console.record.commands import record
+
+    cfg = _load(config)
+    name = provider or cfg.console.provider
+    raise typer.Exit(
+        record(
+            symbols,
+            provider=name,
+            out=out or Path(cfg.record.out or "recordings"),
+            duration=duration,
+            rotate=rotate if rotate is not None else cfg.record.rotate,
+            quiet=quiet,
+            compression=compression or (None if cfg.record.compress else "none"),
+            config=cfg.provider_config(name),
+        )
+    )
+
+
+@app.command("inspect")
+def inspect_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Recording files.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    gap: Annotated[
+        float, typer.Option("--gap", help="Report silences longer than this many seconds.")
+    ] = 5.0,
+) -> None:
+    """Summarize recordings: span, counts per kind, gaps, torn tails, size."""
+    from console.record.commands import inspect
+
+    raise typer.Exit(inspect(files, as_json=json_out, gap_s=gap))
+
+
+@app.command("export")
+def export_cmd(
+    file: Annotated[Path, typer.Argument(help="Recording file.")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="trades, book, bars or quotes.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="csv, jsonl or parquet (mdconsole[parquet]).")
+    ] = "csv",
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Output file; - for stdout (default: beside it)."),
+    ] = None,
+) -> None:
+    """Write a recording's trades, book, bars or quotes as CSV, JSON lines or Parquet."""
+    from console.record.commands import export
+
+    raise typer.Exit(export(file, kind=kind, fmt=fmt, out=out))
+
+
 @config_app.command("path")
 def config_path_cmd(config: ConfigOpt = None) -> None:
     """Print where the config file is read from."""
