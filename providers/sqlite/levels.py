@@ -29,10 +29,9 @@ _CLASS = bytes(_table)
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = _POW10.astype(np.float64)
 _MAX_DIGITS = 15  # float64 holds integers of up to 15 decimal digits exactly
-_WINDOW = _MAX_DIGITS + 2  # bytes read per number: 15 digits, a dot, one byte before
+_WINDOW = 17  # bytes copied per number: 16 for the number (digits and a dot), one to spare
 _PAD = b" " * _WINDOW
-_COLUMNS = np.arange(_WINDOW)
-_WEIGHTS = 10.0 ** np.arange(_WINDOW - 2, -1, -1)
+_COLUMNS = np.arange(_WINDOW, dtype=np.int8)
 _DOT_BYTE = ord(".")
 
 _TO_JSON = str.maketrans({"'": '"', "(": "[", ")": "]"})
@@ -140,30 +139,39 @@ def _decode_numbers(
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Values and decimal places of the digit/dot tokens [starts, ends), by integer arithmetic.
 
-    Each token is read as the `_WINDOW` bytes ending at it (the text starts with `_PAD`, so
-    the window never starts before the data); all work is on small uint8 matrices.
+    Each token is copied as the `_WINDOW` bytes ending at it (the text starts with `_PAD`, so
+    a window never starts before the data), the dot squeezed out and the digits right-aligned
+    in 16 bytes, which are then read as two 8-digit numbers with SWAR arithmetic on uint64.
     """
     if len(starts) == 0:
         return np.zeros(0), np.zeros(0, np.int64)
     lengths = ends - starts
-    width = int(lengths.max()) + 1  # one column left of the longest, for the dot shift
-    if width > _WINDOW:
+    if lengths.max() > _WINDOW - 1:
         return None, starts
-    cols = _COLUMNS[:width]
-    rows = np.lib.stride_tricks.sliding_window_view(raw, width)[ends - width]
-    dots = (rows == _DOT_BYTE) & (cols[None, :] >= (width - lengths)[:, None])
-    n_dots = dots.sum(axis=1)
-    if n_dots.max() > 1 or (lengths - n_dots).min() == 0:
+    rows = np.lib.stride_tricks.sliding_window_view(raw, _WINDOW)[ends - _WINDOW]
+    first = (_WINDOW - lengths).astype(np.int8)[:, None]  # the token's first column
+    dots = (rows == _DOT_BYTE) & (first <= _COLUMNS)
+    n_dots = dots.sum(axis=1, dtype=np.int8)
+    n_digits = lengths - n_dots
+    if n_dots.max() > 1 or n_digits.min() == 0 or n_digits.max() > _MAX_DIGITS:
         return None, starts
-    dot_col = np.where(n_dots > 0, dots.argmax(axis=1), -1)
-    # drop the dot: columns left of it shift right by one, so column c weighs 10**(width-1-c)
-    shifted = np.where(cols[None, 1:] <= dot_col[:, None], rows[:, :-1], rows[:, 1:])
-    digits = shifted - np.uint8(48)
-    digits *= cols[None, 1:] >= (width - lengths + n_dots)[:, None]
-    # exact: every partial sum is an integer below 2**53 for mantissas of up to 15 digits
-    mantissa = digits.astype(np.float64) @ _WEIGHTS[_WINDOW - width :]
-    decimals = np.where(n_dots > 0, width - 1 - dot_col, 0)
-    return mantissa / _POW10F[decimals], decimals
+    dot_col = np.where(n_dots > 0, dots.argmax(axis=1), -1).astype(np.int8)[:, None]
+    # squeeze out the dot: columns up to it take the byte left of them
+    digits = np.where(_COLUMNS[1:] <= dot_col, rows[:, :-1], rows[:, 1:])
+    digits -= np.uint8(48)
+    digits *= _COLUMNS[1:] >= first + n_dots[:, None]  # zero what is not this token's digit
+    mantissa = _swar8(digits[:, :8]) * np.uint64(10**8) + _swar8(digits[:, 8:])
+    decimals = np.where(n_dots > 0, _WINDOW - 1 - dot_col[:, 0], 0)
+    # exact: a mantissa of up to 15 digits is an integer float, and so is 10**decimals
+    return mantissa.astype(np.float64) / _POW10F[decimals], decimals
+
+
+def _swar8(digits: np.ndarray) -> np.ndarray:
+    """[n, 8] digit values (most significant first) -> the n 8-digit numbers, as uint64."""
+    v = np.ascontiguousarray(digits).view("<u8")[:, 0]
+    v = (v * np.uint64(10) + (v >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    v = (v * np.uint64(100) + (v >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    return (v * np.uint64(10000) + (v >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
 
 
 def _parse_slow(
