@@ -229,3 +229,41 @@ def test_registry_loads_sim_with_the_whole_contract() -> None:
     assert module.NAME == "sim"
     assert module.CAPABILITIES.trading is False and module.CAPABILITIES.network is False
     assert set(module.CAPABILITIES.history_timeframes) == {1, 60}
+
+
+async def test_slow_consumer_gets_bounded_batches_and_the_clock_skips_ahead() -> None:
+    turn = 0
+    seen: list[tuple[int, int]] = []
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal turn
+        while not stop.is_set():
+            turn += 1
+            await asyncio.sleep(0)
+
+    def slow_send(event: MarketEvent) -> None:
+        seen.append((turn, event.ts))
+        deadline = time.perf_counter() + 20e-6  # a consumer slower than 100k events/s
+        while time.perf_counter() < deadline:
+            pass
+
+    beat = asyncio.create_task(heartbeat())
+    task = asyncio.create_task(feed.stream_quotes(
+        slow_send, SYMBOLS, {}, asyncio.Event(), config={"rate": 100_000},
+        task_status=TaskStatus()))
+    started = time.time_ns()
+    while time.time_ns() - started < 1_500_000_000:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    stop.set()
+    await beat
+    spans: dict[int, list[int]] = {}
+    for t, ts in seen[2 * len(SYMBOLS) + 2:]:  # after the startup messages
+        spans.setdefault(t, []).append(ts)
+    # the event loop ran between batches of at most MAX_STEP_NS of market time
+    assert max(max(v) - min(v) for v in spans.values()) <= feed.MAX_STEP_NS
+    # the market clock kept within the catch-up limit of the wall clock by skipping ahead
+    assert seen[-1][1] >= time.time_ns() - feed.MAX_CATCH_UP_NS - 500_000_000

@@ -45,6 +45,8 @@ ohlc_dtype = OHLC_DTYPE
 
 BATCH_NS = 20_000_000
 """Market time generated per loop turn: 20 ms batches keep numpy draws worth their call."""
+MAX_STEP_NS = 50_000_000
+"""Most market time one realtime turn generates before yielding to the event loop."""
 MAX_CATCH_UP_NS = 1_000_000_000
 """A realtime stream that fell further behind (suspended laptop) skips ahead instead."""
 ADOPT_NS = 120 * 1_000_000_000
@@ -216,18 +218,24 @@ async def stream_quotes(
 
 
 async def _run_realtime(market: SimMarket, send: Send, wall_ns: int | None) -> None:
-    """Step the market to keep its clock at `wall_ns` (or its own start) plus elapsed time."""
+    """Step the market to keep its clock at `wall_ns` (or its own start) plus elapsed time.
+
+    One turn generates at most MAX_STEP_NS of market time, so a consumer slower than the
+    configured rate never blocks the event loop for long; it falls behind instead, and past
+    MAX_CATCH_UP_NS the clock skips ahead (a venue's feed would drop the consumer too).
+    """
     loop = asyncio.get_running_loop()
     wall0 = loop.time()
     origin = market.now_ns if wall_ns is None else wall_ns
     while True:
         behind = origin + round((loop.time() - wall0) * 1e9) - market.now_ns
         if behind > MAX_CATCH_UP_NS:
-            market.skip(behind - BATCH_NS)
-            behind = BATCH_NS
-        for event in market.step(behind):
+            market.skip(behind - MAX_STEP_NS)
+            behind = MAX_STEP_NS
+        for event in market.step(min(behind, MAX_STEP_NS)):
             send(event)
-        await asyncio.sleep(BATCH_NS / 1e9)
+        # keep stepping at once while behind; otherwise wait for the next batch's worth
+        await asyncio.sleep(0 if behind > MAX_STEP_NS else BATCH_NS / 1e9)
 
 
 @asynccontextmanager

@@ -35,7 +35,7 @@ MIN_LEVELS = 60
 QUOTE_NS = 100_000_000
 """At most one Quote per symbol per 100 ms of market time, like a venue's ticker channel."""
 TRADE_TICKS = 16
-"""Trade ticks kept per quote; older prints in a busy interval are on the tape anyway."""
+"""Latest trade ticks a quote carries; earlier prints of a busy interval are on the tape."""
 
 _VOL_TAU_S = 300.0  # log-volatility relaxes over ~5 min: clustering at the scale charts show
 _VOL_SD = 0.4
@@ -58,7 +58,6 @@ class _SymbolSim:
         # size = lots * lot_num / lot_den, exact in decimal terms
         self.lot_num = lot.numerator
         self.lot_den = lot.denominator
-        self.lot_float = spec.lot
         p0_ticks = max(1, round((start_price(spec, seed) if p0 is None else p0) / spec.tick))
         self.p0 = p0_ticks * self.tick.numerator / self.tick.denominator
         self.sigma0 = self.p0 * spec.daily_vol / math.sqrt(86_400.0) / spec.tick  # ticks/sqrt(s)
@@ -176,7 +175,8 @@ class _SymbolSim:
         if u[2] < _JUMPS_PER_S * dt:
             move += math.copysign(sigma * (10.0 + 20.0 * float(u[3])), z[1])
         self.zlast = float(z[1])
-        self.fair += move
+        # never let the book reach zero: bids reach DEPTH ticks below the fair price
+        self.fair = max(self.fair + move, float(MAX_DEPTH + 2))
         spread = 1 + int(u[4] < 0.35) + int(u[5] < 0.15)
         old_floor = self.bid_lim - MAX_DEPTH
         old_ceil = self.ask_lim + MAX_DEPTH
@@ -214,8 +214,7 @@ class _SymbolSim:
         self.volume_lots += lots
         self.last = price
         size = lots * self.lot_num / self.lot_den
-        if len(self.trade_ticks) < TRADE_TICKS:
-            self.trade_ticks.append(Tick("trade", price, size))
+        self.trade_ticks.append(Tick("trade", price, size))
         return Trade(symbol=self.symbol, ts=ts, recv_ts=ts, price=price, size=size,
                      side="buy" if side == "buy" else "sell", trade_id=str(self.trade_no))
 
@@ -451,7 +450,7 @@ class _SymbolSim:
         top = self.top()
         if top == self.quoted_top and not self.trade_ticks:
             return
-        ticks = self.trade_ticks
+        ticks = self.trade_ticks[-TRADE_TICKS:]
         if top != self.quoted_top:
             q = self.quote(ts, [])
             ticks.append(Tick("bid", q.bid, q.bsize))
@@ -478,9 +477,10 @@ class _SymbolSim:
 class SimMarket:
     """Several synthetic symbols on one virtual clock.
 
-    `rate` is the expected number of events (arrivals, cancels, market orders) per second
-    across all symbols in calm conditions (bursts raise it for a few seconds); the order flow
-    gets what price moves and quotes leave, but never less than a quarter of it. `start_prices`
+    `rate` is the expected number of events of every kind per second across all symbols in
+    calm conditions (bursts raise it for a few seconds): order arrivals, cancels and market
+    orders get what the deltas and trades of price moves and the quotes leave, but never less
+    than a quarter of it. `start_prices`
     overrides the seed's start price per symbol (to continue from existing history).
     """
 
