@@ -1,9 +1,9 @@
 """Parses `bids`/`asks` level columns (Python-literal or JSON lists) into numpy arrays, no `eval`.
 
 The fast path reads a whole batch of rows as one byte array and decodes every number with
-integer arithmetic in numpy (no per-number Python objects, no strtod), so prices come out
-as exact decimal mantissas as well as floats. Anything it does not recognise (exponents,
-signs, stray words) goes through a per-row path that says which row and level is wrong.
+integer arithmetic in numpy (no per-number Python objects, no strtod); each value equals
+float() of its text. Anything it does not recognise (exponents, signs, stray words) goes
+through a per-row path that says which row and level is wrong.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ _table[ord("[")] = _table[ord("(")] = _OPEN
 _table[ord("]")] = _table[ord(")")] = _CLOSE
 _CLASS = bytes(_table)
 
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
-_POW10F = _POW10.astype(np.float64)
+_POW10F = 10.0 ** np.arange(19)
 _MAX_DIGITS = 15  # float64 holds integers of up to 15 decimal digits exactly
 _WINDOW = 17  # bytes copied per number: 16 for the number (digits and a dot), one to spare
 _PAD = b" " * _WINDOW
@@ -117,7 +116,7 @@ def _parse_fast(data: bytes, n_rows: int, depth: int) -> Levels | None:
     px_tok = first_tok[keep]
     sel = np.stack((px_tok, px_tok + 1), axis=1).ravel()  # price, size, price, ...: sorted
     starts, ends = tok_start[sel], tok_end[sel]
-    values, decimals = _decode_numbers(raw, cls, starts, ends)
+    values, decimals = _decode_numbers(raw, starts, ends)
     if values is None:
         return None
     rows, cols = row_of_level[keep], idx_in_row[keep]
@@ -135,7 +134,7 @@ def _parse_fast(data: bytes, n_rows: int, depth: int) -> Levels | None:
 
 
 def _decode_numbers(
-    raw: np.ndarray, cls: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    raw: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Values and decimal places of the digit/dot tokens [starts, ends), by integer arithmetic.
 
