@@ -185,3 +185,9 @@ def test_layout_always_fills_the_frame_exactly(n: int, width: int, height: int, 
     frame = layout(b, width, height, timeframe_s=60, decimals=2)
     assert len(frame.rows) == height
     assert all(len(text(r)) == width for r in frame.rows)
+
+
+def test_time_axis_dates_a_short_chart_that_reaches_no_round_time() -> None:
+    times = np.arange(1_700_000_041, 1_700_000_041 + 5)  # 22:14:01 .. 22:14:05
+    line = time_axis(times, 1, 20, 10)
+    assert line[10:18] == "22:14:01"

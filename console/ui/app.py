@@ -6,6 +6,7 @@ the entry the CLI awaits.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,7 @@ class MDConsoleApp(App[int]):
         self._keymap = dict(keymap or {})
         self._status_due = 0.0
         self._note = ""
+        self._frame_waiters: list[asyncio.Future[None]] = []
         for t in (*builtin_themes(), *extra_themes):
             self.register_theme(t)
         if theme in self.available_themes:
@@ -151,6 +153,16 @@ class MDConsoleApp(App[int]):
         if done >= self._status_due:
             self._status_due = done + STATUS_EVERY_S
             self._update_status()
+        waiters, self._frame_waiters = self._frame_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def next_frame(self) -> None:
+        """Wait until the frame pump has run once more (tests and benches await this)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._frame_waiters.append(waiter)
+        await waiter
 
     @property
     def fps(self) -> float:

@@ -160,13 +160,20 @@ def time_axis(times: np.ndarray, timeframe_s: int, width: int, offset: int) -> s
     label_len = len(time.strftime(fmt, time.gmtime(0)))
     step = time_step(timeframe_s, label_len + 2)
     free_from = 0
+    placed = False
     for i, t in enumerate(times.tolist()):
         col = offset + i
         if t % step or col < free_from or col + label_len > width:
             continue
-        text = time.strftime(fmt, time.gmtime(t))
-        line[col : col + label_len] = text
+        line[col : col + label_len] = time.strftime(fmt, time.gmtime(t))
         free_from = col + label_len + 1
+        placed = True
+    if not placed and len(times):
+        # Too few candles to reach a round time: still date the chart by its first candle.
+        col = min(offset, width - label_len)
+        if col >= 0:
+            first = int(times[max(col - offset, 0)])
+            line[col : col + label_len] = time.strftime(fmt, time.gmtime(first))
     return "".join(line)
 
 
