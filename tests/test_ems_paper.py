@@ -17,6 +17,7 @@ from console.ems.messages import (
     NewOrder,
     OrderEvent,
     OrderStatus,
+    Position,
     Triggered,
 )
 from console.ems.paper import PaperConfig
@@ -342,3 +343,52 @@ def test_resting_orders_and_their_queue_survive_a_restart(rig: Rig) -> None:
     assert rig.fills("b1") == [(100.0, 0.2, "maker")]
     rig.feed(Trade(symbol=SYM, price=99.0, size=0.1))
     assert rig.ems.state.orders["s1"].triggered
+
+
+def test_submit_many_routes_each_order_and_rejects_a_duplicate_inside_the_burst(rig: Rig) -> None:
+    reqs = [NewOrder(order_id=oid, account="paper", symbol=SYM, side="buy", size=0.1,
+                     type="market") for oid in ("g1", "g2", "g1")]
+    out = rig.ems.submit_many(reqs)
+    assert [e.order_id for e in out if isinstance(e, OrderStatus)] == ["g1", "g2"]
+    assert [e.message for e in out if isinstance(e, Error)] == [
+        "duplicate order id g1: already filled; not sent again"]
+    assert rig.ems.journal.count() == len([e for e in out if not isinstance(e, Position)])
+
+
+def test_amend_to_a_smaller_size_keeps_the_queue_position(rig: Rig) -> None:
+    rig.order("b1", "buy", 0.5, price=100.0)
+    rig.feed(Trade(symbol=SYM, price=100.0, size=0.8, side="sell"))  # 0.2 left ahead
+    rig.ems.amend("b1", size=0.3)
+    rig.feed(Trade(symbol=SYM, price=100.0, size=0.4, side="sell"))
+    assert rig.fills("b1") == [(100.0, 0.2, "maker")]
+    assert rig.status("b1").remaining == pytest.approx(0.1)
+
+
+async def test_updates_stream_journaled_events_to_asyncio_code(rig: Rig) -> None:
+    import asyncio
+
+    got: list[OrderEvent] = []
+
+    async def consume() -> None:
+        async for ev in rig.ems.updates():
+            got.append(ev)
+            if isinstance(ev, OrderStatus) and ev.status == "filled":
+                return
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0)  # let the consumer subscribe
+    rig.order("m1", "buy", 0.1, type="market")
+    await asyncio.wait_for(task, timeout=5)
+    assert [type(e) for e in got] == [NewOrder, Ack, Fill, OrderStatus]
+
+
+def test_restored_orders_wait_for_their_book_to_appear(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "j.sqlite")
+    rig.order("b1", "buy", 0.5, price=99.9)
+    rig.ems.close()
+    books: dict[str, Book] = {}
+    ems = Ems(Journal(tmp_path / "j.sqlite"), books=books, clock=rig.clock)
+    assert ems.paper.resting.get(SYM) is None
+    books[SYM] = rig.book
+    ems.on_event(Trade(symbol=SYM, price=99.8, size=0.2, side="sell"))  # through our price
+    assert ems.state.orders["b1"].filled == pytest.approx(0.2)

@@ -28,8 +28,10 @@ TERMINAL: frozenset[str] = frozenset({"filled", "canceled", "rejected", "expired
 """States an order never leaves."""
 
 
-class _Msg(msgspec.Struct, frozen=True, tag_field="k", kw_only=True, omit_defaults=True):
-    """Fields every order-side message carries."""
+class _Msg(
+    msgspec.Struct, frozen=True, tag_field="k", kw_only=True, omit_defaults=True, gc=False
+):
+    """Fields every order-side message carries (scalars only: no GC tracking needed)."""
 
     ts: int = 0
 

@@ -273,6 +273,17 @@ class PaperEngine:
         """Walk the opposite side as taker, level by level, within `limit`."""
         side = ASK if r.buy else BID
         taken = self._taken.setdefault(r.symbol, {})
+        # most orders fill at the touch: try it without building arrays
+        best = book.best_ask_ticks if r.buy else book.best_bid_ticks
+        if best is None or (limit is not None and (best > limit if r.buy else best < limit)):
+            return
+        key = (side, best)
+        avail = book.lots_at(side, best) - taken.get(key, 0)
+        if avail >= r.size - r.filled:
+            lots = r.size - r.filled
+            taken[key] = taken.get(key, 0) + lots
+            self._fill(r, best, lots, book, "taker", ts)
+            return
         n = _WALK
         done = 0
         while r.filled < r.size:

@@ -85,12 +85,14 @@ def _fmt(x: float) -> str:
 class RiskGate:
     """Checks new orders against one account's limits; keeps the order-rate window."""
 
-    __slots__ = ("_recent", "account", "limits")
+    __slots__ = ("_places", "_recent", "account", "limits")
 
     def __init__(self, account: str, limits: RiskLimits) -> None:
         self.account = account
         self.limits = limits
         self._recent: deque[int] = deque()
+        # symbol -> (instrument, price decimals, size decimals), derived once per instrument
+        self._places: dict[str, tuple[Instrument, int, int]] = {}
 
     def check(
         self,
@@ -104,7 +106,11 @@ class RiskGate:
     ) -> NewOrder:
         """The order on the lot/tick grid, or RiskReject naming the rule, limit and value."""
         lim = self.limits
-        size = self._on_grid("size", order.size, inst.lot_size, inst.qdec, inst.symbol)
+        cached = self._places.get(inst.symbol)
+        if cached is None or cached[0] is not inst:
+            cached = self._places[inst.symbol] = (inst, inst.pdec, inst.qdec)
+        _, pdec, qdec = cached
+        size = self._on_grid("size", order.size, inst.lot_size, qdec, inst.symbol)
         if size <= 0:
             raise RiskReject("size", f"size {_fmt(order.size)} must be at least one lot "
                              f"({inst.fmt_size(inst.lot_size)} {inst.symbol})")
@@ -114,12 +120,12 @@ class RiskGate:
         price = order.price
         stop = order.stop
         if order.type in ("limit", "stop-limit"):
-            price = self._on_grid("price", price, inst.tick_size, inst.pdec, inst.symbol)
+            price = self._on_grid("price", price, inst.tick_size, pdec, inst.symbol)
             if price <= 0:
                 raise RiskReject("price", f"a {order.type} order needs a price > 0, "
                                  f"got {_fmt(order.price)}")
         if order.type in ("stop", "stop-limit"):
-            stop = self._on_grid("stop", stop, inst.tick_size, inst.pdec, inst.symbol)
+            stop = self._on_grid("stop", stop, inst.tick_size, pdec, inst.symbol)
             if stop <= 0:
                 raise RiskReject("stop", f"a {order.type} order needs a stop price > 0, "
                                  f"got {_fmt(order.stop)}")
