@@ -125,3 +125,16 @@ async def test_symbol_info_before_configure_says_how_to_configure():
     feed.close()
     with pytest.raises(UnknownSymbol, match="configure"):
         await feed.symbol_info("BTC/USDT")
+
+
+async def test_several_paths_and_days_play_as_one_stream(tmp_path):
+    day = 86_400 * NS
+    first = make_db(tmp_path / "d1.sqlite", rows=10, seed=1)["BTC-USDT"]
+    second = make_db(tmp_path / "d2.sqlite", rows=10, seed=2, start_ns=first.book_ts[0] + day)
+    sent: list[MarketEvent] = []
+    config = {"path": [str(tmp_path / "d2.sqlite"), str(tmp_path / "d1.sqlite")], "speed": "max"}
+    await feed.stream_quotes(
+        sent.append, ["BTC/USDT"], {}, asyncio.Event(), config=config, task_status=TaskStatus()
+    )
+    snaps = [ev.ts for ev in sent if isinstance(ev, BookSnapshot)]
+    assert snaps == first.book_ts + second["BTC-USDT"].book_ts

@@ -145,3 +145,17 @@ def test_directory_selection_by_instrument_and_date_range(tmp_path):
     assert [p.name for p in everything] == ["okx_0.sqlite", "okx_2.sqlite"]
     with pytest.raises(SqliteSourceError, match=r"no database files .* with SOL-USDT rows"):
         find_databases(tmp_path, "SOL-USDT")
+
+
+def test_overlapping_databases_of_one_instrument_are_refused(tmp_path):
+    from providers.sqlite.source import in_time_order
+
+    make_db(tmp_path / "a.sqlite", rows=20, seed=1)
+    make_db(tmp_path / "b.sqlite", rows=20, seed=2, start_ns=1_751_371_201_000_000_000)
+    parts = [SqliteSource(tmp_path / name) for name in ("b.sqlite", "a.sqlite")]
+    try:
+        with pytest.raises(SqliteSourceError, match="both hold BTC-USDT rows between"):
+            in_time_order(parts)
+    finally:
+        for part in parts:
+            part.close()

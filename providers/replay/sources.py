@@ -18,7 +18,7 @@ from console.model.events import BookSnapshot, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument, split_symbol
 from console.record import FormatError, open_recording
 from console.record.bulk import trade_arrays
-from providers.sqlite.source import DB_SUFFIXES, SqliteSource, find_databases
+from providers.sqlite.source import DB_SUFFIXES, SqliteSource, find_databases, in_time_order
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -79,7 +79,7 @@ class SqliteDbSource:
     """One instrument across one or more OKX-schema databases, played in time order."""
 
     def __init__(self, parts: Sequence[SqliteSource]) -> None:
-        self.parts = sorted(parts, key=lambda p: p.start_ns)
+        self.parts = in_time_order(parts)
         first = self.parts[0]
         self.symbol = first.symbol
         self.instrument = first.instrument_info

@@ -33,7 +33,12 @@ from console.data.provider import (
 from console.data.sampler import bars_from_trades, resample
 from console.model.events import ConnectorStatus, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument
-from providers.sqlite.source import SqliteSource, find_databases, list_instruments
+from providers.sqlite.source import (
+    SqliteSource,
+    find_databases,
+    in_time_order,
+    list_instruments,
+)
 from providers.sqlite.times import TimestampError, parse_time
 
 NAME = "sqlite"
@@ -76,18 +81,26 @@ def _open(config: Mapping[str, Any]) -> dict[str, list[SqliteSource]]:
     raw = config.get("path") or config.get("paths")
     if not raw:
         raise SqliteConfigError("the sqlite provider needs `path`: a database file or a directory")
-    root = Path(raw if isinstance(raw, str | Path) else next(iter(raw)))
+    roots = [Path(raw)] if isinstance(raw, str | Path) else [Path(r) for r in raw]
     instrument = config.get("instrument")
     start, end = _time(config, "from"), _time(config, "to")
-    depth = int(config.get("depth", 10))
+    depth = config.get("depth", 10)
+    if not isinstance(depth, int) or depth < 1:
+        raise SqliteConfigError(
+            f"sqlite `depth` must be a whole number of levels >= 1, got {depth!r}"
+        )
     out: dict[str, list[SqliteSource]] = {}
-    for path in find_databases(root, instrument, start, end):
-        for name in [instrument] if instrument else list_instruments(path):
-            src = SqliteSource(path, name, depth=depth)
-            out.setdefault(src.symbol, []).append(src)
-    for parts in out.values():
-        parts.sort(key=lambda p: p.start_ns)
-    return out
+    try:
+        for root in roots:
+            for path in find_databases(root, instrument, start, end):
+                for name in [instrument] if instrument else list_instruments(path):
+                    src = SqliteSource(path, name, depth=depth)
+                    out.setdefault(src.symbol, []).append(src)
+        return {symbol: in_time_order(parts) for symbol, parts in out.items()}
+    except ProviderError:
+        for part in itertools.chain.from_iterable(out.values()):
+            part.close()
+        raise
 
 
 def _time(config: Mapping[str, Any], key: str) -> int | None:

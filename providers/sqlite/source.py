@@ -9,10 +9,11 @@ one's time (the one-row lookahead that puts each window's trades in order).
 
 from __future__ import annotations
 
-import re
+import itertools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -422,7 +423,22 @@ def _check_schema(db: sqlite3.Connection, path: Path) -> bool:
     return "trades" in tables
 
 
-_DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+def in_time_order(parts: Sequence[SqliteSource]) -> list[SqliteSource]:
+    """One instrument's databases sorted by time; an error where two overlap (their rows
+    would interleave out of order)."""
+    ordered = sorted(parts, key=lambda p: p.start_ns)
+    for before, after in itertools.pairwise(ordered):
+        if after.start_ns < before.end_ns:
+            raise SqliteSourceError(
+                f"{before.path} and {after.path} both hold {after.instrument} rows between "
+                f"{_iso(after.start_ns)} and {_iso(min(before.end_ns, after.end_ns))}; "
+                "replay one of them, or narrow the time range with --from/--to"
+            )
+    return ordered
+
+
+def _iso(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(timespec="seconds")
 
 
 def find_databases(
