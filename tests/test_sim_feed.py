@@ -267,3 +267,30 @@ async def test_slow_consumer_gets_bounded_batches_and_the_clock_skips_ahead() ->
     assert max(max(v) - min(v) for v in spans.values()) <= feed.MAX_STEP_NS
     # the market clock kept within the catch-up limit of the wall clock by skipping ahead
     assert seen[-1][1] >= time.time_ns() - feed.MAX_CATCH_UP_NS - 500_000_000
+
+
+async def test_feed_hub_on_sim_starts_with_full_charts_that_join_live_bars() -> None:
+    from console.data.feed import FeedHub
+
+    hub = FeedHub("sim", ["BTC/USD"], config={"rate": 2_000}, capacity_1s=600,
+                  capacity_1m=600)
+    traded = asyncio.Event()
+    await hub.start()
+    try:
+        unsubscribe = hub.subscribe(lambda e: traded.set() if isinstance(e, Trade) else None)
+        await asyncio.wait_for(traded.wait(), 10)
+        unsubscribe()
+        bars = hub.bars("BTC/USD", 1)
+        assert len(bars) >= 590  # history filled the buffer before any live data
+        anchor = feed._anchors["BTC/USD"]
+        start_s = anchor.start_ns // 1_000_000_000
+        history = bars[bars["time"] < start_s]
+        live = bars[bars["time"] >= start_s]
+        assert history["time"][-1] == start_s - 1
+        assert len(live) >= 1 and live["time"][0] == start_s
+        # the first live bar opens within a few ticks of the last history close
+        tick = hub.instruments["BTC/USD"].tick_size
+        assert abs(live["open"][0] - history["close"][-1]) <= 10 * tick
+        assert len(hub.books["BTC/USD"].levels(0)[0]) >= 50
+    finally:
+        await hub.stop()
