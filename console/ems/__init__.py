@@ -1,0 +1,1 @@
+"""Execution management: order protocol, risk, journal, paper clearing engine, positions."""
