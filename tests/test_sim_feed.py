@@ -154,6 +154,9 @@ async def test_history_beyond_what_the_sim_serves_is_data_unavailable() -> None:
     async with feed.open_history_client("BTC/USD") as (get_ohlc, _):
         with pytest.raises(DataUnavailable, match="1 s and 1 m"):
             await get_ohlc(300)
+        with pytest.raises(DataUnavailable, match="not True s"):
+            await get_ohlc(True)
+        assert np.array_equal((await get_ohlc(60.0))[0], (await get_ohlc(60))[0])
         year_ago = datetime.fromtimestamp(START_S, UTC) - timedelta(days=366)
         with pytest.raises(DataUnavailable, match="BTC/USD"):
             await get_ohlc(60, end_dt=year_ago)

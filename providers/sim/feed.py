@@ -253,13 +253,13 @@ async def open_history_client(symbol: str) -> AsyncIterator[tuple[GetOhlc, dict[
     async def get_ohlc(
         timeframe_s: int, end_dt: datetime | None = None, start_dt: datetime | None = None
     ) -> tuple[np.ndarray, datetime, datetime]:
-        if timeframe_s not in history.SERVED_ROWS:
+        if isinstance(timeframe_s, bool) or timeframe_s not in history.SERVED_ROWS:
             raise DataUnavailable(
-                f"sim serves 1 s and 1 m history, not {timeframe_s} s; "
+                f"sim serves 1 s and 1 m history, not {timeframe_s!r} s; "
                 "longer timeframes are built from those"
             )
         anchor = _history_anchor(spec)
-        tf = timeframe_s
+        tf = int(timeframe_s)  # 60.0 is as good as 60
         n = history.SERVED_ROWS[tf]
         end_s = history.history_end(anchor.start_ns, tf)
         first_s = end_s - n * tf
