@@ -98,6 +98,14 @@ class ReplayControl:
 
     # --- player side ------------------------------------------------------------------------
 
+    @property
+    def quiet(self) -> bool:
+        """No command since the player last looked (`seen`)."""
+        return not self._changed.is_set()
+
+    def seen(self) -> None:
+        self._changed.clear()
+
     def take_seek(self) -> int | None:
         target, self._seek = self._seek, None
         return target

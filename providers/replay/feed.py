@@ -68,16 +68,20 @@ class ReplaySettings:
         if self.start_ns is not None and self.end_ns is not None and self.start_ns >= self.end_ns:
             raise ReplayConfigError("replay `from` must be before `to`")
         self.instrument: str | None = config.get("instrument")
-        self.depth = int(config.get("depth", 10))
+        self.depth = config.get("depth", 10)
+        if not isinstance(self.depth, int) or self.depth < 1:
+            raise ReplayConfigError(
+                f"replay `depth` must be a whole number of levels >= 1, got {self.depth!r}"
+            )
         self.exit_at_end = bool(config.get("exit_at_end", False))
         control = config.get("control")
-        if control is not None and not isinstance(control, ReplayControl):
+        if control is None:
+            control = ReplayControl(self.speed, paused=bool(config.get("paused", False)))
+        elif not isinstance(control, ReplayControl):
             raise ReplayConfigError("replay `control` must be a ReplayControl")
-        self.control: ReplayControl = control or ReplayControl(
-            self.speed, paused=bool(config.get("paused", False))
-        )
-        if control is not None:
-            control.set_speed(self.speed if "speed" in config else control.speed)
+        elif "speed" in config:
+            control.set_speed(self.speed)  # the config's speed wins over the control's default
+        self.control: ReplayControl = control
 
     def open(self) -> list[ReplaySource]:
         return open_sources(

@@ -31,6 +31,8 @@ def merged(
     sources: Sequence[ReplaySource], start_ns: int | None, end_ns: int | None
 ) -> Iterator[MarketEvent]:
     """All sources' events from their snapshots before start_ns, by time (ties: source order)."""
+    if len(sources) == 1:
+        return sources[0].events(start_ns, end_ns)
     return heapq.merge(*(src.events(start_ns, end_ns) for src in sources), key=_ts)
 
 
@@ -62,6 +64,8 @@ class Player:
         control.position_ns = control.start_ns
         self.end_ns = None if end_ns is None else end_ns
         self.sent = 0
+        self._budget = YIELD_EVERY  # events until the next yield to the event loop
+        self._anchor: tuple[float, int, float] | None = None  # wall, virtual time, speed
 
     def status(self, state: ConnectorState, detail: str = "") -> None:
         self.send(
@@ -93,47 +97,59 @@ class Player:
     async def _play(self, target: int | None) -> int | None:
         """Plays from `target` to the end; returns early with a seek's target."""
         control = self.control
-        loop = asyncio.get_running_loop()
         events = merged(self.sources, target, self.end_ns)
-        anchor: tuple[float, int, float | None] | None = None  # wall, virtual, speed
-        burst = 0
+        self._anchor = None
+        send = self.send
         for ev in events:
             ts = ev.ts
-            if target is not None and ts < target:
-                if isinstance(ev, BookSnapshot | BookDelta):
-                    self.send(ev)  # rebuilding the book up to the target
-                continue
             if target is not None:
+                if ts < target:
+                    if isinstance(ev, BookSnapshot | BookDelta):
+                        send(ev)  # rebuilding the book up to the target
+                    continue
                 target = None
-                anchor = None
                 self.status("live", control.label)
-            while True:
-                seek = control.take_seek()
+            # commands arrive only while we await or from inside `send`, so at speed max the
+            # checks can wait until the next yield unless a command has poked the control
+            if self._budget > 0 and control.speed is None and not control.paused and control.quiet:
+                self._budget -= 1
+            else:
+                seek = await self._turn(ts)
                 if seek is not None:
                     self.status("resync", "seek")
                     return seek
-                if control.paused:
-                    if control.take_step():
-                        break
-                    anchor = None
-                    await control.wait(None)
-                    continue
-                burst += 1
-                if burst >= YIELD_EVERY:  # let the UI in, even when pacing runs behind
-                    burst = 0
-                    await asyncio.sleep(0)
-                    continue  # a command may have come in meanwhile
-                speed = control.speed
-                if speed is None:
-                    break
-                if anchor is None or anchor[2] != speed:
-                    anchor = (loop.time(), control.position_ns, speed)
-                delay = anchor[0] + (ts - anchor[1]) / 1e9 / speed - loop.time()
-                if delay <= 0:
-                    break
-                if await control.wait(delay):
-                    continue
-            self.send(ev)
+            send(ev)
             self.sent += 1
             control.position_ns = ts
         return None
+
+    async def _turn(self, ts: int) -> int | None:
+        """Waits until the event at `ts` may go (pause, step, pacing, yielding to the loop);
+        returns a seek's target instead if one comes."""
+        control = self.control
+        loop = asyncio.get_running_loop()
+        while True:
+            control.seen()
+            seek = control.take_seek()
+            if seek is not None:
+                return seek
+            if control.paused:
+                self._anchor = None
+                if control.take_step():
+                    return None
+                await control.wait(None)
+                continue
+            if self._budget <= 0:  # let the UI in, even when pacing runs behind
+                self._budget = YIELD_EVERY
+                await asyncio.sleep(0)
+                continue
+            self._budget -= 1
+            speed = control.speed
+            if speed is None:
+                return None
+            if self._anchor is None or self._anchor[2] != speed:
+                self._anchor = (loop.time(), control.position_ns, speed)
+            delay = self._anchor[0] + (ts - self._anchor[1]) / 1e9 / speed - loop.time()
+            if delay <= 0:
+                return None
+            await control.wait(delay)
