@@ -40,7 +40,7 @@ CAPABILITIES = Capabilities(
     network=False,
     trading=False,
     history_timeframes=(1, 60),
-    note="plays recordings and OKX SQLite databases; history is what precedes --from",
+    note="recordings and OKX SQLite files",
 )
 ohlc_dtype = OHLC_DTYPE
 

@@ -46,7 +46,7 @@ CAPABILITIES = Capabilities(
     network=False,
     trading=False,
     history_timeframes=(1, 60),
-    note="OKX book/trades SQLite files, read-only; history is what precedes `from`",
+    note="OKX book/trades SQLite files",
 )
 ohlc_dtype = OHLC_DTYPE
 YIELD_EVERY = 2048
