@@ -47,8 +47,10 @@ BATCH_NS = 20_000_000
 """Market time generated per loop turn: 20 ms batches keep numpy draws worth their call."""
 MAX_STEP_NS = 50_000_000
 """Most market time one realtime turn generates before yielding to the event loop."""
-MAX_CATCH_UP_NS = 1_000_000_000
-"""A realtime stream that fell further behind (suspended laptop) skips ahead instead."""
+CATCH_UP_EVENTS = 200_000
+"""A realtime stream catches up on at most about this many events (and at most a minute, at
+least a second of market time); further behind (a suspended laptop, a consumer slower than
+the rate) it skips ahead instead."""
 ADOPT_NS = 120 * 1_000_000_000
 """A stream adopts a history anchor at most this old; older ones belong to an earlier run."""
 PAGE_ROWS: dict[int, int] = {1: 86_400, 60: 7 * 1_440}
@@ -203,7 +205,9 @@ async def stream_quotes(
     try:
         if cfg.realtime:
             # a pinned clock runs at wall speed from its start; otherwise it is the wall clock
-            await _run_realtime(market, send, None if cfg.start_time is not None else now_ns)
+            catch_up_ns = round(1e9 * max(1.0, min(60.0, CATCH_UP_EVENTS / cfg.rate)))
+            await _run_realtime(market, send, None if cfg.start_time is not None else now_ns,
+                                catch_up_ns)
         else:
             while True:
                 for event in market.step(BATCH_NS):
@@ -217,19 +221,21 @@ async def stream_quotes(
                 _anchors[sim_symbol] = Anchor(cfg.seed, market.now_ns, last, False)
 
 
-async def _run_realtime(market: SimMarket, send: Send, wall_ns: int | None) -> None:
+async def _run_realtime(
+    market: SimMarket, send: Send, wall_ns: int | None, catch_up_ns: int
+) -> None:
     """Step the market to keep its clock at `wall_ns` (or its own start) plus elapsed time.
 
     One turn generates at most MAX_STEP_NS of market time, so a consumer slower than the
     configured rate never blocks the event loop for long; it falls behind instead, and past
-    MAX_CATCH_UP_NS the clock skips ahead (a venue's feed would drop the consumer too).
+    `catch_up_ns` the clock skips ahead (a venue's feed would drop the consumer too).
     """
     loop = asyncio.get_running_loop()
     wall0 = loop.time()
     origin = market.now_ns if wall_ns is None else wall_ns
     while True:
         behind = origin + round((loop.time() - wall0) * 1e9) - market.now_ns
-        if behind > MAX_CATCH_UP_NS:
+        if behind > catch_up_ns:
             market.skip(behind - MAX_STEP_NS)
             behind = MAX_STEP_NS
         for event in market.step(min(behind, MAX_STEP_NS)):
