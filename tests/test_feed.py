@@ -465,6 +465,7 @@ def test_as_ohlc_keeps_contract_fields_of_a_wider_provider_dtype() -> None:
 async def test_silent_seconds_get_flat_bars_only_while_live(hub: FeedHub) -> None:
     t = time.time_ns() // 1_000_000_000 * 1_000_000_000
     hub.ingest(Trade(symbol="BTC/USD", price=123.0, size=1.0, ts=t))
+    assert hub.bar_clock == "wall"
     hub.tick(t + 4_000_000_000)
     bars = hub.bars("BTC/USD", 1)
     assert bars["time"][-3:].tolist() == [t // 10**9, t // 10**9 + 1, t // 10**9 + 2]
@@ -476,12 +477,13 @@ async def test_silent_seconds_get_flat_bars_only_while_live(hub: FeedHub) -> Non
 
 
 async def test_market_clock_closes_bars_on_trade_time_not_wall_time() -> None:
-    h = _hub(FakeProvider(), config={"realtime": False})
-    assert h.clock == "market"
+    h = _hub(FakeProvider())
     await h.start()
     try:
+        assert h.bar_clock == "wall"
         t = 1_767_225_600 * 1_000_000_000  # a virtual day long past
         h.ingest(Trade(symbol="BTC/USD", price=10.0, size=1.0, ts=t))
+        assert h.bar_clock == "market"
         h.tick()
         h.ingest(Trade(symbol="BTC/USD", price=11.0, size=1.0, ts=t + 5_000_000_000))
         h.tick()  # wall time is years later: a wall clock would fill up to now
@@ -492,7 +494,7 @@ async def test_market_clock_closes_bars_on_trade_time_not_wall_time() -> None:
 
 
 def test_unknown_clock_mode_is_rejected() -> None:
-    with pytest.raises(FeedError, match="clock must be 'wall' or 'market'"):
+    with pytest.raises(FeedError, match="clock must be 'auto', 'wall' or 'market'"):
         FeedHub("sim", ["BTC/USD"], clock="venue")  # type: ignore[arg-type]
 
 

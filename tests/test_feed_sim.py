@@ -91,7 +91,6 @@ async def test_sim_on_a_virtual_clock_closes_bars_in_market_time() -> None:
     hub = FeedHub("sim", ["FEED/USD"], config={"seed": 5, "rate": 50_000, "realtime": False,
                                                "start_time": start, "symbols": ["FEED/USD"]},
                   capacity_1s=600, capacity_1m=600)
-    assert hub.clock == "market"
     await hub.start()
     try:
         trades = 0
@@ -102,6 +101,7 @@ async def test_sim_on_a_virtual_clock_closes_bars_in_market_time() -> None:
             return trades >= 2_000
 
         await asyncio.wait_for(_until(hub, many_trades).wait(), 30)
+        assert hub.bar_clock == "market"
         hub.tick()
         times = hub.bars("FEED/USD", 1)["time"]
         assert times[-1] >= start  # live bars continue the history, which ends at the start

@@ -68,6 +68,7 @@ _PROVIDER_PARTS = (
 _DAY_S = 86_400
 _BAD_EVENTS_LOGGED = 10  # then only counted, so a broken stream cannot flood the log
 _MAX_PAGES = 1_000  # bounds backfill against a provider that pages forever
+_VIRTUAL_LAG_NS = 60 * 1_000_000_000  # trade times this far from arrival are a virtual clock
 
 
 class FeedError(ProviderError):
@@ -113,7 +114,7 @@ class FeedHub:
         restart_backoff: float = 0.5,
         restart_backoff_max: float = 30.0,
         stale_after: float = 15.0,
-        clock: Literal["wall", "market"] | None = None,
+        clock: Literal["auto", "wall", "market"] = "auto",
     ) -> None:
         self._provider_arg = provider
         self.provider_name = provider if isinstance(provider, str) else str(
@@ -132,13 +133,14 @@ class FeedHub:
         self.restart_backoff_max = restart_backoff_max
         self.stale_after = stale_after
         # Bars close on wall time for live venues; a provider on a virtual clock (a replay, the
-        # sim with realtime=false) closes them on the newest trade time it has sent instead.
-        if clock is None:
-            clock = "market" if self.config.get("realtime", True) is False else "wall"
-        if clock not in ("wall", "market"):
-            raise FeedError(f"clock must be 'wall' or 'market', got {clock!r}")
-        self.clock: Literal["wall", "market"] = clock
+        # sim with realtime=false or a pinned start) closes them on the newest trade time it
+        # has sent instead, since its trades can be days from now. "auto" tells them apart by
+        # how far trade times are from the wall clock when they arrive.
+        if clock not in ("auto", "wall", "market"):
+            raise FeedError(f"clock must be 'auto', 'wall' or 'market', got {clock!r}")
+        self.clock: Literal["auto", "wall", "market"] = clock
         self.market_ns = 0  # newest trade time seen (epoch ns)
+        self._market_recv_ns = 0  # local time that trade arrived
 
         self.module: ProviderModule | None = None
         self.instruments: dict[str, Instrument] = {}
@@ -481,7 +483,7 @@ class FeedHub:
         """Once-a-second work: close bars (flat ones only while live), rate and staleness."""
         now = time.time_ns() if now_ns is None else now_ns
         live = self.live
-        bar_now = now if self.clock == "wall" else self.market_ns
+        bar_now = now if self.bar_clock == "wall" else self.market_ns
         if bar_now > 0:
             for st in self._state.values():
                 if st.sampler is not None:
@@ -536,6 +538,7 @@ class FeedHub:
         ts = ev.ts or now
         if ts > self.market_ns:
             self.market_ns = ts
+            self._market_recv_ns = now
         sampler = st.sampler
         if sampler is not None:
             sampler.on_trade(ts, ev.price, ev.size)
@@ -619,6 +622,15 @@ class FeedHub:
         """The provider is streaming (first quotes done, not crashed or reconnecting)."""
         current = self.status.get(self.provider_name)
         return self._live.is_set() and (current is None or current.state in LIVE_STATES)
+
+    @property
+    def bar_clock(self) -> Literal["wall", "market"]:
+        """The clock bars close on now: "market" once trade times run apart from the wall."""
+        if self.clock != "auto":
+            return self.clock
+        if self.market_ns and abs(self._market_recv_ns - self.market_ns) > _VIRTUAL_LAG_NS:
+            return "market"
+        return "wall"
 
     def bars(self, symbol: str, timeframe_s: int) -> np.ndarray:
         """Bars of `symbol` at `timeframe_s` seconds, oldest first (a copy)."""
