@@ -25,6 +25,10 @@ BLOCK = 16_384
 
 _COARSE = 64  # volatility and trend regimes change every 64 bars, interpolated between
 _TREND_PHI = 0.99
+# activity of the live market at its calm default rate, where price moves sweep whole levels:
+# some 10-30 prints a second of about 1.5 typical orders each, so volume joins without a step
+_TRADES_PER_S = 20.0
+_LOTS_PER_TRADE = 1.5
 
 
 def history_end(start_ns: int, timeframe_s: int) -> int:
@@ -116,9 +120,10 @@ def generate(
 
     # activity follows volatility, as on real venues; Poisson-like counts from uniforms keep
     # the draws per row fixed in number
-    mean_trades = 0.6 * timeframe_s * np.exp(1.5 * lv)
+    mean_trades = _TRADES_PER_S * timeframe_s * np.exp(1.5 * lv)
     trades = 1 + np.floor(mean_trades * (0.5 + noise[0])).astype(np.int64)
-    lots = np.maximum(1.0, np.round(trades * spec.order_lots * np.exp(noise[1] - 0.5)))
+    lots = trades * (_LOTS_PER_TRADE * spec.order_lots) * np.exp(noise[1] - 0.5)
+    lots = np.maximum(1.0, np.round(lots))
 
     sl = slice(lo - a, hi - a)
     out = np.empty(hi - lo, dtype=OHLC_DTYPE)
