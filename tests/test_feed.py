@@ -509,3 +509,38 @@ async def test_a_malformed_event_is_counted_and_skipped_not_fatal(hub: FeedHub) 
     assert any("100.05" in w and "tick size" in w for w in hub.warnings)
     assert hub.quotes["BTC/USD"].last == 100.1
     assert len(got) == 3  # subscribers still see what arrived
+
+
+async def test_a_failing_history_client_only_warns() -> None:
+    class Broken(FakeProvider):
+        @asynccontextmanager
+        async def open_history_client(
+            self, symbol: str
+        ) -> AsyncIterator[tuple[Any, dict[str, float]]]:
+            raise OSError("history endpoint unreachable")
+            yield
+
+    h = _hub(Broken())
+    await h.start()
+    try:
+        assert h.live
+        assert any("history unavailable (OSError: history endpoint unreachable)" in w
+                   for w in h.warnings)
+    finally:
+        await h.stop()
+
+
+async def test_bar_buffers_that_cannot_be_created_are_one_feed_error() -> None:
+    h = _hub(FakeProvider(), capacity_1s=0)
+    with pytest.raises(FeedError, match="could not create the bar buffers for BTC/USD, ETH/USD"):
+        await h.start()
+
+
+async def test_an_unexpected_error_in_start_is_still_one_feed_error() -> None:
+    class Buggy(FakeProvider):
+        def configure(self, config: Mapping[str, Any]) -> None:
+            raise RuntimeError("config hook bug")
+
+    h = _hub(Buggy())
+    with pytest.raises(FeedError, match=r"failed to start \(RuntimeError: config hook bug\)"):
+        await h.start()

@@ -209,6 +209,17 @@ class FeedHub:
             self._clock_task = asyncio.create_task(
                 self._clock(), name=f"feed-clock:{self.provider_name}"
             )
+        except FeedError:
+            await self.stop()
+            raise
+        except Exception as exc:
+            # Anything else is a bug; the caller still gets one line, the log the traceback.
+            log.exception("feed for provider %s failed to start", self.provider_name)
+            await self.stop()
+            raise FeedError(
+                f"feed for provider {self.provider_name!r} failed to start "
+                f"({type(exc).__name__}: {exc}); this is a bug: the log has the details"
+            ) from exc
         except BaseException:
             await self.stop()
             raise
