@@ -113,6 +113,7 @@ class Ems:
         self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
         self._watch: frozenset[str] = frozenset()
         self._unsub: Callable[[], None] | None = None
+        self.faults = 0  # market events the EMS failed on (logged)
         self.recover()
 
     # ------------------------------------------------------------------ wiring
@@ -445,7 +446,18 @@ class Ems:
     # ------------------------------------------------------------------ market data
 
     def on_event(self, ev: MarketEvent) -> None:
-        """Feed-hub subscriber: match paper orders, trigger stops and alerts."""
+        """Feed-hub subscriber: match paper orders, trigger stops and alerts.
+
+        Never raises: the hub drops a subscriber that does, which would silently stop all
+        paper matching; a failure is logged and counted in `faults` instead.
+        """
+        try:
+            self._on_event(ev)
+        except Exception:
+            self.faults += 1
+            log.exception("EMS failed on %s for %s", type(ev).__name__, ev.symbol)
+
+    def _on_event(self, ev: MarketEvent) -> None:
         if self._unrestored:
             self._restore_ready()
         if self.paper._inflight:
