@@ -46,6 +46,7 @@ async def test_sim_feed_starts_with_full_history_and_first_quotes(sim: FeedHub) 
         assert now_s - 180 <= bars_1m["time"][-1] <= now_s
     assert sim.live
     assert sim.status["sim"].state == "live"
+    assert sim.status["sim"].detail.startswith("seed 3")  # the provider's own word is kept
 
 
 async def test_sim_books_and_quote_top_follow_the_stream(sim: FeedHub) -> None:

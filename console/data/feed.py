@@ -481,7 +481,9 @@ class FeedHub:
 
     async def _announce_live(self, live: asyncio.Event) -> None:
         await live.wait()
-        self._set_status("live", "")
+        current = self.status.get(self.provider_name)
+        if current is None or current.state not in LIVE_STATES:  # keep the provider's own
+            self._set_status("live", "")
 
     async def _clock(self) -> None:
         """Call `tick` just after every wall-clock second."""
