@@ -74,6 +74,7 @@ class MDConsoleApp(App[int]):
         self._status_due = 0.0
         self._note = ""
         self._frame_waiters: list[asyncio.Future[None]] = []
+        self._warnings_shown = 0
         for t in (*builtin_themes(), *extra_themes):
             self.register_theme(t)
         if theme in self.available_themes:
@@ -124,7 +125,7 @@ class MDConsoleApp(App[int]):
         except ProviderError as exc:
             # Reported by run_console after the terminal is restored: one line, no traceback.
             self.failure = exc
-            self.exit(1)
+            self.exit(1, return_code=1)
             return
         self._view_ready = True
 
@@ -181,6 +182,11 @@ class MDConsoleApp(App[int]):
             status.update_from(self.view, self.provider, self.fps, render_ms, "starting feed…")
             return
         status.update_from(self.view, self.provider, self.fps, render_ms, self._note)
+        warnings: list[str] = getattr(self.view, "warnings", [])
+        for warning in warnings[self._warnings_shown :]:
+            # Non-fatal feed problems (e.g. no history) are worth a toast, not a dead pane.
+            self.notify(warning, severity="warning", timeout=8)
+        self._warnings_shown = len(warnings)
         state = self.view.status.get(self.provider)
         name = state.state if state is not None else "connecting"
         status.set_class(name == "live", "-live")
@@ -220,6 +226,8 @@ async def run_console(
     provider: str = "sim",
     symbols: Sequence[str] | None = None,
     config: Config | Mapping[str, Any] | None = None,
+    *,
+    headless: bool = False,
 ) -> int:
     """Run the console on `provider` until the user quits; returns the exit code.
 
@@ -250,7 +258,7 @@ async def run_console(
         keymap=keymap,
     )
     try:
-        code = await app.run_async()
+        code = await app.run_async(headless=headless)
     finally:
         await app.stop_view()
     if app.failure is not None:

@@ -212,12 +212,10 @@ def layout(
     n = len(shown)
     pad = columns - n  # fewer candles than columns: right-align them, like a live chart
 
-    up = (shown["close"] >= shown["open"]).tolist()
+    up = shown["close"] >= shown["open"]
     cells = candle_cells(
         shown["open"], shown["high"], shown["low"], shown["close"], lo, hi, chart_h
     )
-    glyphs = np.array(GLYPHS)
-    segments = _role_segments(up)
     labels = price_labels(lo, hi, chart_h, decimals)
     last_row = -1
     last_up = True
@@ -229,38 +227,69 @@ def layout(
             labels = {r: s for r, s in labels.items() if abs(r - last_row) > 1}
             labels[last_row] = f"{last_close:.{decimals}f}"
 
+    lead: list[Run] = [(" " * pad, "axis")] if pad else []
+    bare_axis: Run = ("│" + " " * (axis_w - 1), "axis")
+    candle_rows = _coloured_rows(cells, _GLYPH_ARRAY, up, "up", "down")
     for y in range(chart_h):
-        text = "".join(glyphs[cells[y]].tolist())
-        row: list[Run] = [(" " * pad, "axis")] if pad else []
-        row += [(text[a:b], "up" if is_up else "down") for a, b, is_up in segments]
+        row = lead + candle_rows[y]
         label = labels.get(y)
         if label is None:
-            row.append(("│" + " " * (axis_w - 1), "axis"))
-        elif y == last_row:
-            row.append(("┤", "axis"))
-            row.append((" " + label.rjust(label_w), "last-up" if last_up else "last-down"))
+            row.append(bare_axis)
         else:
+            role = ("last-up" if last_up else "last-down") if y == last_row else "label"
             row.append(("┤", "axis"))
-            row.append((" " + label.rjust(label_w), "label"))
-        frame.rows.append(_merge(row))
+            row.append((" " + label.rjust(label_w), role))
+        frame.rows.append(row)
 
     if volume_rows:
         vcells = volume_cells(shown["volume"], volume_rows)
-        vglyphs = np.array(list(VOLUME_GLYPHS))
-        for y in range(volume_rows):
-            text = "".join(vglyphs[vcells[y]].tolist())
-            row = [(" " * pad, "axis")] if pad else []
-            row += [(text[a:b], "vol-up" if is_up else "vol-down") for a, b, is_up in segments]
-            row.append(("│" + " " * (axis_w - 1), "axis"))
-            frame.rows.append(_merge(row))
+        for row in _coloured_rows(vcells, _VOLUME_ARRAY, up, "vol-up", "vol-down"):
+            frame.rows.append([*lead, *row, bare_axis])
 
     if axis_rows:
         axis_line = time_axis(shown["time"], timeframe_s, columns, pad)
         frame.rows.append([(axis_line + " " * axis_w, "label")])
     while len(frame.rows) < height:
         frame.rows.append([(" " * width, "axis")])
-    frame.rows = [_fit(row, width) for row in frame.rows[:height]]
+    if columns == 0 or axis_w > width:
+        frame.rows = [_fit(row, width) for row in frame.rows[:height]]
     return frame
+
+
+_GLYPH_ARRAY = np.array(GLYPHS)
+_VOLUME_ARRAY = np.array(list(VOLUME_GLYPHS))
+
+
+def _coloured_rows(
+    cells: np.ndarray, glyphs: np.ndarray, up: np.ndarray, up_role: str, down_role: str
+) -> list[list[Run]]:
+    """Rows of runs for a (rows, n) glyph-index array coloured per column by direction.
+
+    A blank cell takes the colour of the cell before it, so a row breaks into runs only where
+    two drawn cells of opposite direction meet: a handful of segments instead of one per
+    candle.
+    """
+    rows, n = cells.shape
+    if n == 0:
+        return [[] for _ in range(rows)]
+    cols = np.arange(n)
+    source = np.maximum.accumulate(np.where(cells != 0, cols, -1), axis=1)
+    colour = up[np.maximum(source, 0)]
+    texts = glyphs[cells]
+    out: list[list[Run]] = []
+    for y in range(rows):
+        text = "".join(texts[y].tolist())
+        row_colour = colour[y]
+        cuts = (np.flatnonzero(row_colour[1:] != row_colour[:-1]) + 1).tolist()
+        bounds = [0, *cuts, n]
+        flags = row_colour[bounds[:-1]].tolist()
+        out.append(
+            [
+                (text[a:b], up_role if is_up else down_role)
+                for a, b, is_up in zip(bounds[:-1], bounds[1:], flags, strict=True)
+            ]
+        )
+    return out
 
 
 def _fit(row: list[Run], width: int) -> list[Run]:
@@ -275,17 +304,6 @@ def _fit(row: list[Run], width: int) -> list[Run]:
     if room > 0:
         out.append((" " * room, "axis"))
     return _merge(out)
-
-
-def _role_segments(up: list[bool]) -> list[tuple[int, int, bool]]:
-    """Column ranges [a, b) of consecutive candles with the same direction."""
-    segments: list[tuple[int, int, bool]] = []
-    start = 0
-    for i in range(1, len(up) + 1):
-        if i == len(up) or up[i] != up[start]:
-            segments.append((start, i, up[start]))
-            start = i
-    return segments
 
 
 def _merge(row: list[Run]) -> list[Run]:

@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from console.data.provider import TIMEFRAMES
+from console.data.sampler import resample
 from console.ui.candle_render import Run, layout
 from console.ui.market_view import MarketView
 from console.ui.palette import Palette
@@ -36,8 +37,6 @@ def recent_bars(view: MarketView, symbol: str, timeframe_s: int, n: int) -> np.n
         rows: np.ndarray = buffers[symbol].read(n * per + per if per > 1 else n)
         if per == 1:
             return rows
-        from console.data.sampler import resample
-
         return resample(rows, timeframe_s)[-n:]
     return view.bars(symbol, timeframe_s)[-n:]
 

@@ -1,0 +1,129 @@
+"""The console on the sim provider, driven with Pilot: quotes, candles, symbol switch, quit."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from multiprocessing import shared_memory
+
+import pytest
+from textual.widget import Widget
+
+from console.data.feed import FeedHub
+from console.data.provider import ProviderError
+from console.ui.app import MDConsoleApp, run_console
+
+SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD"]
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+AXIS_LABEL = re.compile(r"┤ +\d+(?:\.\d+)?")
+
+
+def lines(widget: Widget) -> list[str]:
+    """The text a Line-API pane currently paints, one string per row."""
+    return ["".join(seg.text for seg in widget.render_line(y)) for y in range(widget.size.height)]
+
+
+async def until(app: MDConsoleApp, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Await frames until `condition` holds (the pump repaints from state once per frame)."""
+
+    async def wait() -> None:
+        while not condition():
+            await app.next_frame()
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def quotes_show_numbers(app: MDConsoleApp) -> bool:
+    rows = lines(app.quotes_pane)[1:]
+    return all(any(sym in row and len(NUMBER.findall(row)) >= 4 for row in rows) for sym in SYMBOLS)
+
+
+def candles_show_numbers(app: MDConsoleApp) -> bool:
+    rows = lines(app.candles_pane)
+    has_candle = any(ch in row for row in rows for ch in "┃│╿╽╻╹")
+    has_axis = sum(1 for row in rows if AXIS_LABEL.search(row)) >= 2
+    return app.candles_pane.candle_count > 0 and has_candle and has_axis
+
+
+def unlinked(name: str) -> bool:
+    try:
+        shm = shared_memory.SharedMemory(name=name)
+    except FileNotFoundError:
+        return True
+    shm.close()
+    return False
+
+
+def sim_hub(seed: int = 11) -> FeedHub:
+    return FeedHub("sim", SYMBOLS, config={"seed": seed, "rate": 2000})
+
+
+async def test_console_on_sim_shows_quotes_and_candles_switches_symbol_and_quits() -> None:
+    hub = sim_hub()
+    app = MDConsoleApp(hub, provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app) and candles_show_numbers(app))
+        assert app.candles_pane.symbol == "BTC/USD"
+        assert "BTC/USD · 1s" in str(app.candles_pane.border_title)
+
+        await pilot.press("down", "down", "up", "enter")
+        await until(app, lambda: app.candles_pane.symbol == "ETH/USD")
+        await until(app, lambda: candles_show_numbers(app))
+        assert "ETH/USD" in str(app.candles_pane.border_title)
+        marked = [row for row in lines(app.quotes_pane) if "▶" in row]
+        assert len(marked) == 1 and "ETH/USD" in marked[0]
+
+        buffer_names = [b.name for b in (*hub.bars_1s.values(), *hub.bars_1m.values())]
+        await pilot.press("q")
+    assert app.return_code == 0
+    assert buffer_names and all(unlinked(name) for name in buffer_names)
+    assert all(task.done() for task in asyncio.all_tasks() if task.get_name().startswith("feed"))
+
+
+async def test_layout_at_100x30_shows_every_symbol_and_a_usable_chart() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app) and candles_show_numbers(app))
+        assert app.candles_pane.size.height >= 12
+        assert app.candles_pane.size.width >= 90
+        await pilot.press("q")
+
+
+async def test_timeframe_key_moves_the_chart_to_the_next_timeframe() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(app, lambda: candles_show_numbers(app))
+        await pilot.press("t")
+        await until(app, lambda: "· 1m" in str(app.candles_pane.border_title))
+        await until(app, lambda: candles_show_numbers(app))
+        await pilot.press("T")
+        await until(app, lambda: "· 1s" in str(app.candles_pane.border_title))
+        await pilot.press("q")
+
+
+async def test_theme_switch_repaints_panes_in_the_new_theme_colours() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        header_before = next(iter(app.quotes_pane.render_line(0))).style
+        await pilot.press("f2")
+        await until(app, lambda: app.theme == "mdconsole-light")
+        await until(app, lambda: quotes_show_numbers(app))
+        header_after = next(iter(app.quotes_pane.render_line(0))).style
+        assert header_before is not None and header_after is not None
+        assert header_before.bgcolor != header_after.bgcolor
+        await pilot.press("q")
+
+
+async def test_unknown_symbol_ends_the_app_with_the_providers_error_not_a_traceback() -> None:
+    app = MDConsoleApp(FeedHub("sim", ["NOPE/USD"], config={"seed": 1}), provider="sim")
+    async with app.run_test(size=(100, 30)):
+        await asyncio.wait_for(app.workers.wait_for_complete(), 15)
+    assert app.return_code == 1
+    assert app.failure is not None and "NOPE/USD" in str(app.failure)
+
+
+async def test_run_console_raises_the_provider_error_for_an_unknown_symbol() -> None:
+    with pytest.raises(ProviderError, match="does not list NOPE/USD"):
+        await asyncio.wait_for(run_console("sim", ["NOPE/USD"], {"seed": 1}, headless=True), 20)
