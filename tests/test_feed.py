@@ -73,6 +73,7 @@ class FakeProvider:
         self.runs = 0
         self.live_runs: asyncio.Queue[int] = asyncio.Queue()
         self.release_second = asyncio.Event()
+        self.holding = asyncio.Event()  # set while the second symbol's quote is held back
         self.hold_second = False
 
     async def stream_quotes(
@@ -91,6 +92,7 @@ class FakeProvider:
         wanted = list(symbols if self.quote is None else self.quote)
         for i, sym in enumerate(wanted):
             if i == 1 and self.hold_second:
+                self.holding.set()
                 await self.release_second.wait()
             send(Quote(symbol=sym, last=100.0 + i, ts=time.time_ns()))
         feed_is_live.set()
@@ -154,7 +156,8 @@ async def test_start_waits_for_a_first_quote_of_every_symbol() -> None:
     provider.hold_second = True
     h = _hub(provider)
     starting = asyncio.create_task(h.start())
-    for _ in range(20):  # let the provider quote the first symbol and block on the second
+    await asyncio.wait_for(provider.holding.wait(), 5)
+    for _ in range(5):  # give start() every chance to return early, were it wrong
         await asyncio.sleep(0)
     assert h.quotes["BTC/USD"].last == 100.0
     assert not starting.done()
