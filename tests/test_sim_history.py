@@ -73,3 +73,20 @@ def test_history_shows_volatility_clustering() -> None:
 def test_rows_outside_the_served_range_are_refused() -> None:
     with pytest.raises(ValueError, match="outside"):
         generate(BTC, 1, 60, END_S, 60_000.0, lo=10, hi=SERVED_ROWS[60] + 1)
+
+
+@pytest.mark.parametrize("live_start_s", [1_699_999_980, 1_700_000_037])
+def test_one_second_history_adds_up_to_the_one_minute_history(live_start_s: int) -> None:
+    from console.data.sampler import resample
+
+    price = start_price(BTC, 6)
+    seconds = generate(BTC, 6, 1, live_start_s, price)
+    minute_end = live_start_s // 60 * 60
+    minutes = generate(BTC, 6, 60, minute_end, price, lo=SERVED_ROWS[60] - 1_439)
+    whole = seconds[(seconds["time"] >= minutes["time"][0]) & (seconds["time"] < minute_end)]
+    rebuilt = resample(whole, 60)
+    for field in ("time", "open", "high", "low", "close", "volume", "count"):
+        assert np.allclose(rebuilt[field], minutes[field]), field
+    # after the last whole minute the 1 s bars wait at the live start price
+    assert np.all(seconds["close"][seconds["time"] >= minute_end] == price)
+    assert np.array_equal(seconds["open"][1:], seconds["close"][:-1])
