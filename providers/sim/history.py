@@ -181,7 +181,7 @@ def _seconds(spec: SymbolSpec, seed: int, end_s: int, end_price: float) -> np.nd
     walk = np.cumsum(rng.standard_normal((n_min, 60)), axis=1)
     frac = np.arange(1, 61) / 60.0
     bridge = walk - frac * walk[:, -1:]  # zero at both ends
-    amp = (h - lw) / 3.0 + 0.5
+    amp = (h - lw) / 8.0 + 0.3  # a 60-step bridge spans about 8 steps
     path = np.empty((n_min, 61))
     path[:, 0] = o
     path[:, 1:] = o[:, None] + (c - o)[:, None] * frac + bridge * amp[:, None]
