@@ -14,6 +14,7 @@ import pytest
 from console.ems.journal import Journal, JournalError, default_path
 from console.ems.messages import Ack, Fill, NewOrder, OrderStatus
 from console.ems.state import EmsState
+from console.model.events import Trade
 from tests.test_ems_paper import SYM, Rig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,3 +148,28 @@ def test_sigkill_mid_stream_loses_no_acknowledged_order(tmp_path: Path) -> None:
     assert state2.orders["after"].status == "open"
     assert state2.anomalies == 0
     j.close()
+
+
+def test_sync_takes_in_orders_and_cancels_written_by_another_process(tmp_path: Path) -> None:
+    console = Rig(tmp_path / "j.sqlite")
+    headless = Rig(tmp_path / "j.sqlite", book=console.book)
+    headless.order("h1", "buy", 0.5, price=99.9)
+    headless.order("h2", "sell", 0.2, type="stop", stop=99.0)
+    headless.ems.close()
+    out = console.ems.sync()
+    assert {getattr(e, "order_id", "") for e in out} >= {"h1", "h2"}
+    assert sorted(o.order_id for o in console.ems.working_orders()) == ["h1", "h2"]
+    console.feed(Trade(symbol=SYM, price=99.8, size=0.1, side="sell"))  # through h1's price
+    assert console.fills("h1") == [(99.9, 0.1, "maker")]
+    canceller = Rig(tmp_path / "j.sqlite", book=console.book)
+    canceller.ems.cancel("h1")
+    canceller.ems.close()
+    console.ems.sync()
+    assert console.ems.state.orders["h1"].status == "canceled"
+    assert "h1" not in console.ems.paper.resting.get(SYM, {})
+    console.feed(Trade(symbol=SYM, price=99.7, size=1.0, side="sell"))
+    assert console.fills("h1") == [(99.9, 0.1, "maker")]
+    assert console.ems.sync() == []
+    live = console.ems.state.fingerprint()
+    console.restart()
+    assert console.ems.state.fingerprint() == live

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
 import struct
 import threading
@@ -27,16 +28,18 @@ CREATE TABLE IF NOT EXISTS events (
     ts       INTEGER NOT NULL,
     kind     TEXT    NOT NULL,
     order_id TEXT,
+    writer   TEXT    NOT NULL DEFAULT '',
     body     BLOB    NOT NULL
 );
 """
 
-_INSERT = "INSERT INTO events (ts, kind, order_id, body) VALUES (?, ?, ?, ?)"
+_INSERT = "INSERT INTO events (ts, kind, order_id, writer, body) VALUES (?, ?, ?, ?, ?)"
 # one multi-row INSERT is one implicit transaction: a single call instead of BEGIN, the
 # inserts and COMMIT (secondary indexes are left out: each costs more than the whole insert)
 _MULTI = 32
 _INSERT_N = [""] + [
-    "INSERT INTO events (ts, kind, order_id, body) VALUES " + ",".join(["(?,?,?,?)"] * n)
+    "INSERT INTO events (ts, kind, order_id, writer, body) VALUES "
+    + ",".join(["(?,?,?,?,?)"] * n)
     for n in range(1, _MULTI + 1)
 ]
 _CHUNK = 200_000
@@ -89,7 +92,9 @@ class Journal:
             raise JournalError(f"{self.path}: cannot open the order journal ({exc}); "
                                "check the path and its permissions, or move a damaged file "
                                "aside") from None
-        self._pending: list[tuple[int, str, str | None, bytes]] = []
+        self._pending: list[tuple[int, str, str | None, str, bytes]] = []
+        # tells this process's rows from those of others sharing the file (see `foreign`)
+        self.writer = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="journal-checkpoint", daemon=True
@@ -111,7 +116,8 @@ class Journal:
         """Stage one event; it becomes durable at the next `commit()`."""
         oid = getattr(event, "order_id", None)
         self._pending.append(
-            (event.ts, event.__struct_config__.tag, oid, encoder.encode(event))  # type: ignore[arg-type]
+            (event.ts, event.__struct_config__.tag, oid, self.writer,  # type: ignore[arg-type]
+             encoder.encode(event))
         )
 
     def commit(self) -> None:
@@ -142,15 +148,17 @@ class Journal:
             self.append(ev)
         self.commit()
 
-    def replay(self, kinds: Sequence[str] = (), after_id: int = 0) -> Iterator[list[OrderEvent]]:
-        """Every event in journal order, decoded in bulk chunks (optionally only some kinds)."""
+    def replay(self, kinds: Sequence[str] = (), after_id: int = 0,
+               upto: int | None = None) -> Iterator[list[OrderEvent]]:
+        """Events with `after_id < id <= upto` (default: all) in journal order, decoded in
+        bulk chunks, optionally only some kinds."""
         if kinds:
-            yield from self._replay_rows(kinds, after_id, None)
+            yield from self._replay_rows(kinds, after_id, upto)
             return
-        last = self.last_id()
+        last = self.last_id() if upto is None else upto
         lo = after_id
         while lo < last:
-            hi = lo + _CHUNK
+            hi = min(lo + _CHUNK, last)
             # SQLite concatenates the chunk's bodies itself: one value crosses into Python
             # instead of a tuple and a bytes object per row (the cheapest way to read 1M rows)
             n, blob = self._con.execute(_CONCAT, (lo, hi)).fetchone()
@@ -195,6 +203,28 @@ class Journal:
         for chunk in self.replay(kinds):
             out.extend(chunk)
         return out
+
+    def foreign(self, after_id: int) -> tuple[list[OrderEvent], int]:
+        """Events other processes appended after `after_id`, and the id read up to."""
+        self.commit()
+        con = self._con
+        con.execute("BEGIN")  # one snapshot for both reads
+        try:
+            upto = int(con.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
+            rows = con.execute(
+                "SELECT body FROM events WHERE id > ? AND id <= ? AND writer != ? ORDER BY id",
+                (after_id, upto, self.writer),
+            ).fetchall()
+        finally:
+            con.execute("COMMIT")
+        if not rows:
+            return [], upto
+        try:
+            events = many_decoder.decode(_array_header(len(rows)) + b"".join(r[0] for r in rows))
+        except Exception as exc:
+            raise JournalError(f"{self.path}: a journal record does not decode ({exc}); "
+                               "the file was written by another version or damaged") from None
+        return events, upto
 
     def last_id(self) -> int:
         row = self._con.execute("SELECT max(id) FROM events").fetchone()

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import itertools
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -75,8 +76,8 @@ _ids = itertools.count(1)
 
 
 def new_order_id(prefix: str = "O") -> str:
-    """A client order id unique across processes: time, process-local counter."""
-    return f"{prefix}{time.time_ns() // 1000:x}{next(_ids):03x}"
+    """A client order id unique across processes: time in µs, process id, counter."""
+    return f"{prefix}{time.time_ns() // 1000:x}{os.getpid() % 4096:03x}{next(_ids) % 4096:03x}"
 
 
 class Ems:
@@ -114,6 +115,7 @@ class Ems:
         self._watch: frozenset[str] = frozenset()
         self._unsub: Callable[[], None] | None = None
         self.faults = 0  # market events the EMS failed on (logged)
+        self._synced = 0  # journal id up to which this EMS has applied every event
         self.recover()
 
     # ------------------------------------------------------------------ wiring
@@ -157,13 +159,15 @@ class Ems:
         # a million new objects would trigger many full collections; none of them are garbage
         enabled = gc.isenabled()
         gc.disable()
+        last = self.journal.last_id()
         try:
-            for chunk in self.journal.replay():
+            for chunk in self.journal.replay(upto=last):
                 self.state.apply_many(chunk)
                 n += len(chunk)
         finally:
             if enabled:
                 gc.enable()
+        self._synced = last
         for o in self.state.working.values():
             if o.dark:
                 self._dark.setdefault(o.symbol, {})[o.order_id] = o
@@ -173,7 +177,39 @@ class Ems:
         self._flush()
         return n
 
-    def _restore_ready(self) -> None:
+    def sync(self) -> list[OrderEvent]:
+        """Take in what other processes (e.g. `mdconsole order|cancel`) wrote to the journal.
+
+        Their orders join this EMS (resting paper orders start matching here, stops are
+        watched), their cancels take orders out of this paper engine. Call it from a timer.
+        """
+        events, self._synced = self.journal.foreign(self._synced)
+        if not events:
+            return []
+        touched: dict[str, None] = {}
+        for ev in events:
+            self.state.apply(ev)
+            self._batch.append(ev)
+            oid = getattr(ev, "order_id", None)
+            if oid is not None:
+                touched[oid] = None
+        for oid in touched:
+            o = self.state.orders.get(oid)
+            if o is None:
+                continue
+            if not o.working:
+                self.paper.resting.get(o.symbol, {}).pop(oid, None)
+                self._dark.get(o.symbol, {}).pop(oid, None)
+            elif o.dark:
+                self._dark.setdefault(o.symbol, {})[oid] = o
+            elif (self.accounts.get(o.account) is self.paper and o.venue_id
+                  and oid not in self.paper.resting.get(o.symbol, {})):
+                self._dark.get(o.symbol, {}).pop(oid, None)
+                self._unrestored.append(o)
+        self._restore_ready(flush=False)
+        return self._flush()
+
+    def _restore_ready(self, flush: bool = True) -> None:
         if not self._unrestored:
             return
         later = []
@@ -184,7 +220,8 @@ class Ems:
                 later.append(o)
         if len(later) != len(self._unrestored):
             self._unrestored = later
-            self._flush()
+            if flush:
+                self._flush()
 
     # ------------------------------------------------------------------ plumbing
 
