@@ -127,3 +127,17 @@ async def test_unknown_symbol_ends_the_app_with_the_providers_error_not_a_traceb
 async def test_run_console_raises_the_provider_error_for_an_unknown_symbol() -> None:
     with pytest.raises(ProviderError, match="does not list NOPE/USD"):
         await asyncio.wait_for(run_console("sim", ["NOPE/USD"], {"seed": 1}, headless=True), 20)
+
+
+async def test_watchlist_scrolls_to_keep_the_cursor_visible_when_symbols_overflow() -> None:
+    many = [*SYMBOLS, "ADA/USD", "XRP/USD", "LTC/USD", "DOT/USD"]
+    hub = FeedHub("sim", many, config={"seed": 5, "rate": 500, "symbols": many})
+    app = MDConsoleApp(hub, provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 18)) as pilot:
+        await until(app, lambda: any("BTC/USD" in row for row in lines(app.quotes_pane)))
+        assert not any("DOT/USD" in row for row in lines(app.quotes_pane))
+        await pilot.press(*["down"] * 7, "enter")
+        await until(app, lambda: app.candles_pane.symbol == "DOT/USD")
+        await until(app, lambda: any("DOT/USD" in row for row in lines(app.quotes_pane)))
+        assert not any("BTC/USD" in row for row in lines(app.quotes_pane))
+        await pilot.press("q")

@@ -112,6 +112,7 @@ class QuotesPane(Widget, can_focus=True):
         self._last_seen: dict[str, float] = {}
         self._tick_dir: dict[str, int] = {}
         self._width = 0
+        self._top = 0  # first symbol shown when the list is taller than the pane
 
     # -- state from the pump ------------------------------------------------------------------
 
@@ -140,8 +141,9 @@ class QuotesPane(Widget, can_focus=True):
         if width != self._width:
             self._width = width
             self._invalidate()
-        changed = False
-        for i, symbol in enumerate(self.symbols):
+        changed = self._scroll_to_cursor()
+        for i in range(self._top, min(self._top + self._visible_rows, len(self.symbols))):
+            symbol = self.symbols[i]
             quote = quotes.get(symbol)
             if quote is None:
                 continue
@@ -157,9 +159,23 @@ class QuotesPane(Widget, can_focus=True):
             self._update_tick_dir(symbol, quote.last)
             self._keys[i] = key
             self._strips[i] = self._build_line(quote, view.instruments.get(symbol), stale, i)
-            self.refresh(Region(0, i + 1, width, 1))
+            self.refresh(Region(0, i - self._top + 1, width, 1))
             changed = True
         return changed
+
+    @property
+    def _visible_rows(self) -> int:
+        return max(self.size.height - 1, 1)
+
+    def _scroll_to_cursor(self) -> bool:
+        """Keep the cursor's line on screen; True (and a full repaint) if the list moved."""
+        top = min(self._top, self.cursor)
+        top = max(top, self.cursor - self._visible_rows + 1, 0)
+        if top == self._top:
+            return False
+        self._top = top
+        self.refresh()
+        return True
 
     def _update_tick_dir(self, symbol: str, last: float) -> None:
         previous = self._last_seen.get(symbol)
@@ -211,7 +227,7 @@ class QuotesPane(Widget, can_focus=True):
             if self._header is None:
                 self._header = self._build_header()
             return self._header
-        index = y - 1
+        index = self._top + y - 1
         if not self.symbols and y == 1:
             return Strip([Segment(" waiting for quotes…", self._palette.style("stale"))])
         if 0 <= index < len(self._strips):
