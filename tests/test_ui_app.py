@@ -141,3 +141,18 @@ async def test_watchlist_scrolls_to_keep_the_cursor_visible_when_symbols_overflo
         await until(app, lambda: any("DOT/USD" in row for row in lines(app.quotes_pane)))
         assert not any("BTC/USD" in row for row in lines(app.quotes_pane))
         await pilot.press("q")
+
+
+async def test_command_palette_offers_chart_and_timeframe_commands_that_work() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Chart SOL/USD", "Timeframe 5m"} <= set(commands)
+        commands["Chart SOL/USD"].callback()
+        commands["Timeframe 5m"].callback()
+        await until(app, lambda: "SOL/USD · 5m" in str(app.candles_pane.border_title))
+        marked = [row for row in lines(app.quotes_pane) if "▶" in row]
+        await until(app, lambda: any("▶SOL/USD" in row for row in lines(app.quotes_pane)))
+        assert len(marked) == 1
+        await pilot.press("q")

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer
 
@@ -198,12 +200,33 @@ class MDConsoleApp(App[int]):
     def on_quotes_pane_symbol_chosen(self, message: QuotesPane.SymbolChosen) -> None:
         self.candles_pane.show(message.symbol, self._timeframe_s)
 
+    def chart(self, symbol: str | None = None, timeframe_s: int | None = None) -> None:
+        """Chart `symbol` (default: the current one) at `timeframe_s` (default: current)."""
+        if timeframe_s is not None and timeframe_s in TIMEFRAME_ORDER:
+            self._timeframe_s = timeframe_s
+        candles = self.candles_pane
+        symbol = symbol or candles.symbol or self.quotes_pane.selected
+        if not symbol:
+            return
+        self.quotes_pane.select(symbol)
+        candles.show(symbol, self._timeframe_s)
+
     def action_timeframe(self, step: int) -> None:
         i = TIMEFRAME_ORDER.index(self._timeframe_s)
-        self._timeframe_s = TIMEFRAME_ORDER[(i + step) % len(TIMEFRAME_ORDER)]
-        candles = self.candles_pane
-        if candles.symbol:
-            candles.show(candles.symbol, self._timeframe_s)
+        self.chart(timeframe_s=TIMEFRAME_ORDER[(i + step) % len(TIMEFRAME_ORDER)])
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for symbol in self.quotes_pane.symbols:
+            yield SystemCommand(
+                f"Chart {symbol}", f"Show {symbol} in the candles pane", partial(self.chart, symbol)
+            )
+        for name, seconds in TIMEFRAMES.items():
+            yield SystemCommand(
+                f"Timeframe {name}",
+                f"Candles of {name}",
+                partial(self.chart, None, seconds),
+            )
 
     def action_next_theme(self) -> None:
         names = list(self.available_themes)

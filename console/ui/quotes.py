@@ -247,6 +247,17 @@ class QuotesPane(Widget, can_focus=True):
         for i in (old, self.cursor):
             self._keys[i] = None  # the next frame repaints both lines
 
+    def select(self, symbol: str) -> None:
+        """Mark `symbol` as the charted one and move the cursor to it (no message posted)."""
+        if symbol not in self.symbols:
+            return
+        old = self.symbols.index(self.selected) if self.selected in self.symbols else -1
+        self.selected = symbol
+        previous_cursor, self.cursor = self.cursor, self.symbols.index(symbol)
+        for i in (old, previous_cursor, self.cursor):
+            if i >= 0:
+                self._keys[i] = None
+
     def action_choose(self) -> None:
         if not self.symbols:
             return
