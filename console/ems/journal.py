@@ -15,6 +15,7 @@ import secrets
 import sqlite3
 import struct
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -69,6 +70,19 @@ def default_path() -> Path:
     return platformdirs.user_data_path("mdconsole") / "journal.sqlite"
 
 
+def _checkpoint_loop(path: Path, stop: threading.Event) -> None:
+    """Checkpoint the WAL into the database every CHECKPOINT_EVERY_S until `stop`."""
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        con.execute("PRAGMA busy_timeout=100")
+        while not stop.wait(CHECKPOINT_EVERY_S):
+            # busy: the next round catches up
+            with contextlib.suppress(sqlite3.OperationalError):
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        con.close()
+
+
 class Journal:
     """Append and read order events. Not thread-safe: one EMS owns one Journal."""
 
@@ -96,21 +110,14 @@ class Journal:
         # tells this process's rows from those of others sharing the file (see `foreign`)
         self.writer = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._stop = threading.Event()
+        # the thread holds no reference to the journal, so an unclosed one is still collected
+        # and its finalizer stops the thread
         self._checkpointer = threading.Thread(
-            target=self._checkpoint_loop, name="journal-checkpoint", daemon=True
+            target=_checkpoint_loop, args=(self.path, self._stop),
+            name="journal-checkpoint", daemon=True,
         )
         self._checkpointer.start()
-
-    def _checkpoint_loop(self) -> None:
-        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            con.execute("PRAGMA busy_timeout=100")
-            while not self._stop.wait(CHECKPOINT_EVERY_S):
-                # busy: the next round catches up
-                with contextlib.suppress(sqlite3.OperationalError):
-                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        finally:
-            con.close()
+        weakref.finalize(self, self._stop.set)
 
     def append(self, event: OrderEvent) -> None:
         """Stage one event; it becomes durable at the next `commit()`."""
