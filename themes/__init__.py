@@ -1,0 +1,1 @@
+"""Console themes: Textual Theme objects with trading colour variables, and shared TCSS."""
