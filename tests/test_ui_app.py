@@ -156,3 +156,12 @@ async def test_command_palette_offers_chart_and_timeframe_commands_that_work() -
         await until(app, lambda: any("▶SOL/USD" in row for row in lines(app.quotes_pane)))
         assert len(marked) == 1
         await pilot.press("q")
+
+
+async def test_keymap_from_config_rebinds_a_binding_by_its_id() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1, keymap={"timeframe.next": "n"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: "· 1s" in str(app.candles_pane.border_title))
+        await pilot.press("n")
+        await until(app, lambda: "· 1m" in str(app.candles_pane.border_title))
+        await pilot.press("q")
