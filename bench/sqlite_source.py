@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers.sqlite.levels import parse_levels  # noqa: E402
-from providers.sqlite.source import SqliteSource  # noqa: E402
+from providers.sqlite.levels import parse_levels
+from providers.sqlite.source import SqliteSource
 
 ROWS = int(os.environ.get("BENCH_SQLITE_ROWS", 100_000))
 DEPTH = 10
@@ -50,10 +50,14 @@ def build(path: Path, rows: int) -> None:
 
     def side(r: int, s: int) -> str:
         px = mid[r] - gaps[r, 0] if s == 0 else mid[r] + gaps[r, 1]
-        return repr([
-            [f"{p / 10:.1f}", f"{q / 10_000:.4f}", "0", str(o)]
-            for p, q, o in zip(px.tolist(), sizes[r, s].tolist(), orders[r, s].tolist(), strict=True)
-        ])
+        return repr(
+            [
+                [f"{p / 10:.1f}", f"{q / 10_000:.4f}", "0", str(o)]
+                for p, q, o in zip(
+                    px.tolist(), sizes[r, s].tolist(), orders[r, s].tolist(), strict=True
+                )
+            ]
+        )
 
     db.executemany(
         "INSERT INTO book (instrument, bids, asks, timestamp) VALUES ('BTC-USDT', ?, ?, ?)",
@@ -62,8 +66,16 @@ def build(path: Path, rows: int) -> None:
     db.executemany(
         "INSERT INTO trades (instrument, trade_id, price, size, side, timestamp)"
         " VALUES ('BTC-USDT', ?, ?, ?, ?, ?)",
-        ((str(r), f"{mid[r] / 10:.1f}", "0.0100", "buy" if r % 3 else "sell",
-          stamps[r].replace("T", " ")) for r in range(0, rows, 2)),
+        (
+            (
+                str(r),
+                f"{mid[r] / 10:.1f}",
+                "0.0100",
+                "buy" if r % 3 else "sell",
+                stamps[r].replace("T", " "),
+            )
+            for r in range(0, rows, 2)
+        ),
     )
     db.commit()
     db.close()
