@@ -235,6 +235,125 @@ def export_cmd(
     raise typer.Exit(export(file, kind=kind, fmt=fmt, out=out))
 
 
+JournalOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--journal", help="Journal file (default: $MDCONSOLE_JOURNAL or the data dir)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+AccountOpt = Annotated[str, typer.Option("--account", "-a", help="Only this account.")]
+SymbolOpt = Annotated[str, typer.Option("--symbol", help="Only this symbol.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Newest N rows (0 = all).")]
+
+
+@app.command("order")
+def order_cmd(
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    size: Annotated[float, typer.Argument(help="Size in base units, e.g. 0.01")],
+    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USD")],
+    type_: Annotated[
+        str, typer.Option("--type", "-t", help="market, limit, stop or stop-limit")
+    ] = "market",
+    price: Annotated[
+        Optional[float], typer.Option("--price", help="Limit price.")  # noqa: UP045
+    ] = None,
+    stop: Annotated[
+        Optional[float], typer.Option("--stop", help="Trigger price.")  # noqa: UP045
+    ] = None,
+    tif: Annotated[str, typer.Option("--tif", help="gtc, ioc or fok")] = "gtc",
+    account: Annotated[str, typer.Option("--account", "-a", help="Account.")] = "paper",
+    provider: ProviderOpt = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to print acks and fills.")
+    ] = 5.0,
+    reduce_only: Annotated[bool, typer.Option("--reduce-only")] = False,
+    post_only: Annotated[bool, typer.Option("--post-only")] = False,
+    order_id: Annotated[
+        str, typer.Option("--id", help="Client order id (default: generated).")
+    ] = "",
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Place one order headless through the EMS; print its acks and fills as they happen."""
+    from console.ems import commands
+
+    cfg = _load(config)
+    name = provider or cfg.console.provider
+    raise typer.Exit(
+        commands.order(
+            side, size, symbol, type_=type_, price=price, stop=stop, tif=tif, account=account,
+            provider=name, wait=wait, reduce_only=reduce_only, post_only=post_only,
+            order_id=order_id, journal=journal, json_out=json_out,
+            provider_config=cfg.provider_config(name), risk=cfg.risk_tables(),
+            paper=cfg.paper_table(), paper_accounts=cfg.paper_accounts(),
+        )
+    )
+
+
+@app.command("cancel")
+def cancel_cmd(
+    order_id: Annotated[
+        Optional[str], typer.Argument(help="Order id to cancel.")  # noqa: UP045
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Cancel every working order.")] = False,
+    account: AccountOpt = "",
+    symbol: SymbolOpt = "",
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Cancel an order by id, or all working orders (narrowed by --account/--symbol)."""
+    from console.ems import commands
+
+    cfg = _load(config)
+    raise typer.Exit(
+        commands.cancel(
+            order_id or "", all_orders=all_, account=account, symbol=symbol, journal=journal,
+            json_out=json_out, paper_accounts=cfg.paper_accounts(),
+        )
+    )
+
+
+@app.command("orders")
+def orders_cmd(
+    all_: Annotated[bool, typer.Option("--all", help="Finished orders too.")] = False,
+    symbol: SymbolOpt = "",
+    account: AccountOpt = "",
+    limit: LimitOpt = 50,
+    journal: JournalOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Working orders (or all orders) from the journal."""
+    from console.ems import commands
+
+    raise typer.Exit(commands.orders(journal=journal, include_done=all_, symbol=symbol,
+                                     account=account, limit=limit, json_out=json_out))
+
+
+@app.command("fills")
+def fills_cmd(
+    symbol: SymbolOpt = "",
+    account: AccountOpt = "",
+    limit: LimitOpt = 50,
+    journal: JournalOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fills from the journal, newest last."""
+    from console.ems import commands
+
+    raise typer.Exit(commands.fills(journal=journal, symbol=symbol, account=account,
+                                    limit=limit, json_out=json_out))
+
+
+@app.command("positions")
+def positions_cmd(account: AccountOpt = "", journal: JournalOpt = None,
+                  json_out: JsonOpt = False) -> None:
+    """Positions and realized PnL from the journal."""
+    from console.ems import commands
+
+    raise typer.Exit(commands.positions(journal=journal, account=account, json_out=json_out))
+
+
 @config_app.command("path")
 def config_path_cmd(config: ConfigOpt = None) -> None:
     """Print where the config file is read from."""

@@ -49,6 +49,8 @@ class AccountSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     destination: str = "paper"
     risk: dict[str, Any] = msgspec.field(default_factory=dict)
+    paper: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Paper clearing settings (fees, latency, cash), checked by the EMS's own schema."""
 
 
 class RecordSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -71,6 +73,21 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     record: RecordSection = msgspec.field(default_factory=RecordSection)
     source: str = ""
     """The file this came from ("" for built-in defaults); not a TOML key."""
+
+    def risk_tables(self) -> dict[str, dict[str, Any]]:
+        """`[accounts.<name>.risk]` per account, for the EMS's risk gate."""
+        return {name: account.risk for name, account in self.accounts.items()}
+
+    def paper_accounts(self) -> list[str]:
+        """Accounts whose orders go to the paper engine."""
+        return [name for name, account in self.accounts.items() if account.destination == "paper"]
+
+    def paper_table(self) -> dict[str, Any]:
+        """The paper engine's settings: the first paper account's `[accounts.<name>.paper]`."""
+        for name in self.paper_accounts():
+            if table := self.accounts[name].paper:
+                return dict(table)
+        return {}
 
     def provider_config(self, name: str) -> dict[str, Any]:
         """The `[providers.<name>]` table, empty when absent."""
