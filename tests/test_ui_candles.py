@@ -21,6 +21,7 @@ from console.ui.candle_render import (
     time_step,
     volume_cells,
 )
+from console.ui.candles import ohlc_summary
 
 
 def glyphs(
@@ -191,3 +192,8 @@ def test_time_axis_dates_a_short_chart_that_reaches_no_round_time() -> None:
     times = np.arange(1_700_000_041, 1_700_000_041 + 5)  # 22:14:01 .. 22:14:05
     line = time_axis(times, 1, 20, 10)
     assert line[10:18] == "22:14:01"
+
+
+def test_ohlc_summary_shows_the_newest_candle_with_price_decimals() -> None:
+    b = bars([(10.0, 12.0, 9.0, 11.0, 5.0), (11.0, 11.5, 8.0, 8.5, 2500.0)])
+    assert ohlc_summary(b[-1], 2) == "O 11.00  H 11.50  L 8.00  C 8.50  V 2.50k"

@@ -19,6 +19,7 @@ from console.data.sampler import resample
 from console.ui.candle_render import Run, layout
 from console.ui.market_view import MarketView
 from console.ui.palette import Palette
+from console.ui.quotes import fmt_volume
 
 TIMEFRAME_NAMES: dict[int, str] = {seconds: name for name, seconds in TIMEFRAMES.items()}
 
@@ -39,6 +40,12 @@ def recent_bars(view: MarketView, symbol: str, timeframe_s: int, n: int) -> np.n
             return rows
         return resample(rows, timeframe_s)[-n:]
     return view.bars(symbol, timeframe_s)[-n:]
+
+
+def ohlc_summary(bar: np.void, decimals: int) -> str:
+    """The newest candle's numbers for the pane's subtitle: O H L C and volume."""
+    o, h, lo, c = (f"{float(bar[k]):.{decimals}f}" for k in ("open", "high", "low", "close"))
+    return f"O {o}  H {h}  L {lo}  C {c}  V {fmt_volume(float(bar['volume']))}"
 
 
 class CandlesPane(Widget):
@@ -105,6 +112,9 @@ class CandlesPane(Widget):
         self._decimals = instrument.pdec if instrument is not None else 2
         self._bars = bars.copy()
         frame = layout(bars, width, height, timeframe_s=self.timeframe_s, decimals=self._decimals)
+        subtitle = ohlc_summary(bars[-1], self._decimals) if len(bars) else ""
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
         if len(self._rows) != len(frame.rows):
             self._rows = [[] for _ in frame.rows]
             self._strips = [Strip.blank(width)] * len(frame.rows)
