@@ -27,8 +27,9 @@ _table[ord("]")] = _table[ord(")")] = _CLOSE
 _CLASS = bytes(_table)
 
 _POW10F = 10.0 ** np.arange(19)
+_POW10U = 10 ** np.arange(19, dtype=np.uint64)
 _MAX_DIGITS = 15  # float64 holds integers of up to 15 decimal digits exactly
-_WINDOW = 17  # bytes copied per number: 16 for the number (digits and a dot), one to spare
+_WINDOW = 16  # bytes copied per number: up to 15 digits and a dot
 _PAD = b" " * _WINDOW
 _COLUMNS = np.arange(_WINDOW, dtype=np.int8)
 _DOT_BYTE = ord(".")
@@ -67,9 +68,12 @@ def parse_levels(
         empty = np.zeros((0, depth))
         return Levels(empty, empty.copy(), np.zeros(0, np.int64), 0, 0)
     try:
-        joined = _PAD + b"".join(t.encode("ascii") if isinstance(t, str) else t for t in texts)  # type: ignore[misc]
-    except (TypeError, UnicodeEncodeError):
-        return _parse_slow(texts, depth, row_ids, column)
+        joined = b"".join((_PAD, *texts))  # type: ignore[arg-type]
+    except TypeError:  # text rather than bytes, or NULLs
+        try:
+            joined = _PAD + "".join(texts).encode("ascii")  # type: ignore[arg-type]
+        except (TypeError, UnicodeEncodeError):
+            return _parse_slow(texts, depth, row_ids, column)
     fast = _parse_fast(joined, n, depth)
     return fast if fast is not None else _parse_slow(texts, depth, row_ids, column)
 
@@ -139,28 +143,30 @@ def _decode_numbers(
     """Values and decimal places of the digit/dot tokens [starts, ends), by integer arithmetic.
 
     Each token is copied as the `_WINDOW` bytes ending at it (the text starts with `_PAD`, so
-    a window never starts before the data), the dot squeezed out and the digits right-aligned
-    in 16 bytes, which are then read as two 8-digit numbers with SWAR arithmetic on uint64.
+    a window never starts before the data) and read, the dot as a 0 digit, as two 8-digit
+    numbers with SWAR arithmetic on uint64; the dot's 0 is then taken out exactly.
     """
     if len(starts) == 0:
         return np.zeros(0), np.zeros(0, np.int64)
     lengths = ends - starts
-    if lengths.max() > _WINDOW - 1:
+    if lengths.max() > _WINDOW:
         return None, starts
     rows = np.lib.stride_tricks.sliding_window_view(raw, _WINDOW)[ends - _WINDOW]
-    first = (_WINDOW - lengths).astype(np.int8)[:, None]  # the token's first column
-    dots = (rows == _DOT_BYTE) & (first <= _COLUMNS)
+    inside = (_WINDOW - lengths).astype(np.int8)[:, None] <= _COLUMNS
+    digits = rows - np.uint8(48)
+    is_digit = digits < 10
+    dots = inside & (rows == _DOT_BYTE)
     n_dots = dots.sum(axis=1, dtype=np.int8)
-    n_digits = lengths - n_dots
-    if n_dots.max() > 1 or n_digits.min() == 0 or n_digits.max() > _MAX_DIGITS:
+    if n_dots.max() > 1 or (lengths - n_dots).min() == 0 or (lengths - n_dots).max() > _MAX_DIGITS:
         return None, starts
-    dot_col = np.where(n_dots > 0, dots.argmax(axis=1), -1).astype(np.int8)[:, None]
-    # squeeze out the dot: columns up to it take the byte left of them
-    digits = np.where(_COLUMNS[1:] <= dot_col, rows[:, :-1], rows[:, 1:])
-    digits -= np.uint8(48)
-    digits *= _COLUMNS[1:] >= first + n_dots[:, None]  # zero what is not this token's digit
-    mantissa = _swar8(digits[:, :8]) * np.uint64(10**8) + _swar8(digits[:, 8:])
-    decimals = np.where(n_dots > 0, _WINDOW - 1 - dot_col[:, 0], 0)
+    digits *= is_digit & inside  # zero the dot and whatever precedes the token
+    whole = _swar8(digits[:, :8]) * np.uint64(10**8) + _swar8(digits[:, 8:])
+    has_dot = n_dots > 0
+    decimals = np.where(has_dot, _WINDOW - 1 - dots.argmax(axis=1), 0)
+    # `whole` holds int_part * 10**(decimals + 1) + fraction; squeeze out the dot's 0 digit
+    scale = _POW10U[decimals + 1]
+    int_part = whole // scale
+    mantissa = np.where(has_dot, int_part * _POW10U[decimals] + (whole - int_part * scale), whole)
     # exact: a mantissa of up to 15 digits is an integer float, and so is 10**decimals
     return mantissa.astype(np.float64) / _POW10F[decimals], decimals
 
