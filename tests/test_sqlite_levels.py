@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from providers.sqlite import level_kernel
 from providers.sqlite.levels import LevelError, parse_levels
 
 decimal_text = st.builds(
@@ -31,11 +32,24 @@ def json_numbers(levels: list[tuple[str, str, list[int]]]) -> str:
     return "[" + ", ".join(f"[{p}, {s}{''.join(f', {e}' for e in x)}]" for p, s, x in levels) + "]"
 
 
+PATHS = [
+    pytest.param(
+        True,
+        id="compiled",
+        marks=pytest.mark.skipif(
+            level_kernel.kernel() is None, reason="numba is not installed (or MDCONSOLE_NO_NUMBA=1)"
+        ),
+    ),
+    pytest.param(False, id="numpy"),
+]
+
+
+@pytest.mark.parametrize("compiled", PATHS)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(row, min_size=1, max_size=8), st.integers(1, 10), st.booleans())
-def test_parsed_levels_equal_float_of_each_text_up_to_depth(rows, depth, as_json):
+def test_parsed_levels_equal_float_of_each_text_up_to_depth(compiled, rows, depth, as_json):
     texts = [json_numbers(r) if as_json else python_literal(r) for r in rows]
-    got = parse_levels(texts, depth)
+    got = parse_levels(texts, depth, compiled=compiled)
     for i, levels in enumerate(rows):
         n = min(len(levels), depth)
         assert got.n[i] == n
@@ -44,10 +58,11 @@ def test_parsed_levels_equal_float_of_each_text_up_to_depth(rows, depth, as_json
         assert not got.px[i, n:].any() and not got.sz[i, n:].any()
 
 
-def test_bytes_rows_parse_like_text_rows():
+@pytest.mark.parametrize("compiled", PATHS)
+def test_bytes_rows_parse_like_text_rows(compiled):
     text = "[['30000.1', '1.5', '0', '2'], ['30000.0', '0.25', '0', '1']]"
-    a = parse_levels([text], 5)
-    b = parse_levels([text.encode()], 5)
+    a = parse_levels([text], 5, compiled=compiled)
+    b = parse_levels([text.encode()], 5, compiled=compiled)
     assert np.array_equal(a.px, b.px) and np.array_equal(a.sz, b.sz)
     assert a.px[0, :2].tolist() == [30000.1, 30000.0]
     assert (a.px_decimals, a.sz_decimals) == (1, 2)
@@ -59,8 +74,9 @@ def test_exponents_and_tuples_take_the_row_path_and_still_parse():
     assert got.sz[:, 0].tolist() == [0.2, 3.0]
 
 
-def test_empty_side_has_no_levels():
-    got = parse_levels(["[]", "[['1', '2']]"], 3)
+@pytest.mark.parametrize("compiled", PATHS)
+def test_empty_side_has_no_levels(compiled):
+    got = parse_levels(["[]", "[['1', '2']]"], 3, compiled=compiled)
     assert got.n.tolist() == [0, 1]
 
 
@@ -72,17 +88,23 @@ def test_empty_side_has_no_levels():
         ("[['1.0', '-2.0']]", "size '-2.0' must be a finite number >= 0"),
         ("[['1.0', '2.0']", "is not a list of [price, size, ...] levels"),
         (None, "is NULL"),
+        ("[['1.0', '2.0'], 7]", "is not a list of [price, size, ...] levels"),
+        ("[['1.0', '2..0']]", "size '2..0' is not a number"),
     ],
 )
-def test_bad_level_text_names_the_row_id_and_problem(text, expected):
+@pytest.mark.parametrize("compiled", PATHS)
+def test_bad_level_text_names_the_row_id_and_problem(text, expected, compiled):
     with pytest.raises(LevelError) as info:
-        parse_levels(["[['1', '1']]", text], 4, row_ids=[10, 11], column="book.bids")
+        parse_levels(
+            ["[['1', '1']]", text], 4, row_ids=[10, 11], column="book.bids", compiled=compiled
+        )
     assert "book.bids of row id 11" in str(info.value)
     assert expected in str(info.value)
 
 
-def test_numbers_too_long_for_the_fast_path_still_parse_exactly_as_float():
+@pytest.mark.parametrize("compiled", PATHS)
+def test_numbers_too_long_for_the_fast_path_still_parse_exactly_as_float(compiled):
     text = "[['1234567890123456789.25', '0.000000000000000001']]"
-    got = parse_levels([text], 1)
+    got = parse_levels([text], 1, compiled=compiled)
     assert got.px[0, 0] == float("1234567890123456789.25")
     assert got.sz[0, 0] == float("0.000000000000000001")

@@ -14,6 +14,8 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 
+from providers.sqlite import level_kernel
+
 # byte classes, ordered so that numbers are `< _SEP` and brackets `> _SEP`
 _DIGIT, _DOT, _SEP, _OPEN, _CLOSE, _OTHER = 0, 1, 2, 3, 4, 5
 _table = bytearray([_OTHER]) * 256
@@ -58,10 +60,13 @@ def parse_levels(
     *,
     row_ids: Sequence[int] | None = None,
     column: str = "levels",
+    compiled: bool | None = None,
 ) -> Levels:
     """Top `depth` (price, size) levels of each row; further fields per level are ignored.
 
-    Raises `LevelError` naming the row id (or position), the column and what was wrong.
+    `compiled` picks the numba scanner (True) or the numpy path (False); None takes the
+    scanner where numba is installed. Raises `LevelError` naming the row id (or position),
+    the column and what was wrong.
     """
     n = len(texts)
     if n == 0:
@@ -74,8 +79,23 @@ def parse_levels(
             joined = _PAD + "".join(texts).encode("ascii")  # type: ignore[arg-type]
         except (TypeError, UnicodeEncodeError):
             return _parse_slow(texts, depth, row_ids, column)
-    fast = _parse_fast(joined, n, depth)
+    scan = level_kernel.kernel() if compiled is not False else None
+    if compiled and scan is None:
+        raise RuntimeError("the compiled level scanner needs numba")
+    fast = _parse_compiled(scan, joined, n, depth) if scan else _parse_fast(joined, n, depth)
     return fast if fast is not None else _parse_slow(texts, depth, row_ids, column)
+
+
+def _parse_compiled(
+    scan: level_kernel.ScanFn, data: bytes, n_rows: int, depth: int
+) -> Levels | None:
+    px = np.zeros((n_rows, depth))
+    sz = np.zeros((n_rows, depth))
+    count = np.zeros(n_rows, np.int64)
+    decimals = np.zeros(2, np.int64)
+    if scan(np.frombuffer(data, dtype=np.uint8), n_rows, depth, px, sz, count, decimals):
+        return None
+    return Levels(px, sz, count, int(decimals[0]), int(decimals[1]))
 
 
 def _parse_fast(data: bytes, n_rows: int, depth: int) -> Levels | None:
