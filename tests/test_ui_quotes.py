@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.model.instruments import Instrument
-from console.ui.quotes import fmt_num, fmt_volume, quote_cells
+from console.ui.quotes import fmt_num, fmt_volume, quote_cells, visible_columns
 
 
 @dataclass
@@ -59,3 +59,10 @@ def test_a_stale_symbol_is_painted_entirely_in_the_stale_colour() -> None:
 def test_spread_is_a_dash_while_one_side_is_empty() -> None:
     texts = [t for t, _ in quote_cells(Quote(ask=0.0), BTC, 0, stale=False)]
     assert texts[5] == "—"
+
+
+def test_all_columns_show_at_100_wide_and_spread_then_volume_go_first_when_narrow() -> None:
+    assert visible_columns(98) == [0, 1, 2, 3, 4, 5, 6]
+    assert visible_columns(78) == [0, 1, 2, 3, 4, 6]
+    assert visible_columns(70) == [0, 1, 2, 3, 4]
+    assert visible_columns(60) == [0, 1, 3, 4]

@@ -32,6 +32,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 """Header and width of each column; all but the symbol are right-aligned."""
 
+DROP_ORDER: tuple[int, ...] = (5, 6, 2)
+"""Columns given up, in this order, when the pane is too narrow: spread, volume, change."""
+
 STALE_AFTER_S = 5.0
 """A symbol with no update for this long is shown in the stale colour."""
 
@@ -53,6 +56,16 @@ def fmt_volume(value: float) -> str:
         if value >= scale:
             return f"{value / scale:.2f}{unit}"
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def visible_columns(width: int) -> list[int]:
+    """Indices of the columns that fit in `width` cells (marker and gaps included)."""
+    shown = list(range(len(COLUMNS)))
+    for drop in DROP_ORDER:
+        if 1 + sum(COLUMNS[i][1] + 1 for i in shown) <= width:
+            break
+        shown.remove(drop)
+    return shown
 
 
 def quote_cells(
@@ -199,12 +212,12 @@ class QuotesPane(Widget, can_focus=True):
         cells = quote_cells(quote, instrument, self._tick_dir.get(quote.symbol, 0), stale)
         marker = "▶" if quote.symbol == self.selected else " "
         segments = [Segment(marker, palette.style("title"))]
-        for (text, role), (_, width) in zip(cells, COLUMNS, strict=True):
-            first = len(segments) == 1
-            cell = text[:width].ljust(width) if first else text[:width].rjust(width)
-            segments.append(Segment(cell + (" " if first else ""), palette.style(role)))
-            if not first:
-                segments.append(Segment(" ", palette.base))
+        for i in visible_columns(self.size.width):
+            text, role = cells[i]
+            width = COLUMNS[i][1]
+            cell = text[:width].ljust(width) if i == 0 else text[:width].rjust(width)
+            segments.append(Segment(cell, palette.style(role)))
+            segments.append(Segment(" ", palette.base))
         strip = Strip(segments).adjust_cell_length(self.size.width, palette.base)
         if index == self.cursor and self.has_focus:
             strip = strip.apply_style(palette.cursor_bg)
@@ -214,8 +227,9 @@ class QuotesPane(Widget, can_focus=True):
         assert self._palette is not None
         style = self._palette.style("header")
         parts = [" "]
-        for n, (title, width) in enumerate(COLUMNS):
-            parts.append(title.ljust(width) + " " if n == 0 else title.rjust(width) + " ")
+        for i in visible_columns(self.size.width):
+            title, width = COLUMNS[i]
+            parts.append(title.ljust(width) + " " if i == 0 else title.rjust(width) + " ")
         return Strip([Segment("".join(parts), style)]).adjust_cell_length(
             self.size.width, self._palette.base
         )
