@@ -159,3 +159,9 @@ def test_overlapping_databases_of_one_instrument_are_refused(tmp_path):
     finally:
         for part in parts:
             part.close()
+
+
+def test_instrument_may_be_given_as_our_symbol(db):
+    path, _ = db
+    with SqliteSource(path, "eth/usdt") as src:
+        assert (src.instrument, src.symbol) == ("ETH-USDT", "ETH/USDT")

@@ -95,8 +95,18 @@ class SqliteSource:
         self.depth = depth
         self.batch_rows = batch_rows
         self._db = _connect(self.path)
+        try:
+            self._open(instrument)
+        except BaseException:
+            self._db.close()
+            raise
+        self._instrument: Instrument | None = None
+
+    def _open(self, instrument: str | None) -> None:
         self._has_trades = _check_schema(self._db, self.path)
         names = self.instruments()
+        if instrument is not None and "/" in instrument:
+            instrument = symbol_to_venue(instrument)
         if instrument is None:
             if len(names) != 1:
                 raise SqliteSourceError(
@@ -120,7 +130,6 @@ class SqliteSource:
         lasts = [a[-1] for a in (self.book_ts, self.trade_ts) if len(a)]
         self.start_ns = int(min(firsts)) if firsts else 0
         self.end_ns = int(max(lasts)) if lasts else 0
-        self._instrument: Instrument | None = None
 
     def close(self) -> None:
         self._db.close()
@@ -451,6 +460,8 @@ def find_databases(
     overlap [start_ns, end_ns), oldest first.
     """
     root = Path(root)
+    if instrument is not None and "/" in instrument:
+        instrument = symbol_to_venue(instrument)
     if root.is_file():
         return [root]
     if not root.is_dir():
