@@ -113,7 +113,7 @@ def test_bad_level_text_is_reported_with_file_and_row_id(tmp_path):
     con.close()
     with SqliteSource(path) as src, pytest.raises(SqliteSourceError) as info:
         list(src.book_rows())
-    assert "row id 3" in str(info.value) and "'x' is not a number" in str(info.value)
+    assert "book.asks of row id 3, level 0: price 'x' is not a number" in str(info.value)
 
 
 def test_bad_timestamp_is_reported_with_the_column(tmp_path):

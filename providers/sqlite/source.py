@@ -154,9 +154,7 @@ class SqliteSource:
                 (self.instrument,),
             ).fetchall()
             if rows:
-                levels = self._levels(
-                    [r[0] for r in rows] + [r[1] for r in rows], None, "bids/asks"
-                )
+                levels = self._levels([r[0] for r in rows], [r[1] for r in rows], None)
                 px_dec, sz_dec = levels.px_decimals, levels.sz_decimals
             base, quote_ = self.symbol.split("/", 1)
             self._instrument = Instrument(
@@ -188,7 +186,7 @@ class SqliteSource:
         while rows := cur.fetchmany(self.batch_rows):
             n = len(rows)
             ids = self.book_ids[at : at + n]
-            both = self._levels([r[1] for r in rows] + [r[2] for r in rows], ids, "bids/asks")
+            both = self._levels([r[1] for r in rows], [r[2] for r in rows], ids)
             yield BookRows(
                 ids,
                 self.book_ts[at : at + n],
@@ -289,14 +287,19 @@ class SqliteSource:
             )
         return ids, ts
 
-    def _levels(self, texts: Sequence[Any], ids: np.ndarray | None, column: str) -> Levels:
-        row_ids = None if ids is None else np.concatenate((ids, ids)).tolist()
+    def _levels(self, bids: list[Any], asks: list[Any], ids: np.ndarray | None) -> Levels:
+        """Both sides in one parse: bids in rows [0, n), asks in [n, 2n)."""
         try:
-            return parse_levels(
-                texts, self.depth, row_ids=row_ids, column=f"{self.path} book.{column}"
-            )
-        except LevelError as exc:
-            raise SqliteSourceError(str(exc)) from None
+            return parse_levels(bids + asks, self.depth)
+        except LevelError:
+            # say which side of which row: parse each side on its own to find out
+            row_ids = None if ids is None else ids.tolist()
+            for texts, column in ((bids, "bids"), (asks, "asks")):
+                try:
+                    parse_levels(texts, self.depth, row_ids=row_ids, column=column)
+                except LevelError as exc:
+                    raise SqliteSourceError(f"{self.path} book.{exc}") from None
+            raise
 
     def _numbers(self, values: list[object], ids: np.ndarray, column: str) -> np.ndarray:
         try:
