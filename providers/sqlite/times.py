@@ -26,9 +26,11 @@ def to_ns(values: Sequence[object], *, where: str = "timestamp") -> np.ndarray:
     """
     if len(values) == 0:
         return np.zeros(0, np.int64)
-    first = values[0]
-    if isinstance(first, int | float):
-        return _numbers_to_ns(np.asarray(values, dtype=np.float64), values, where)
+    if isinstance(values[0], int | float):
+        try:
+            return _numbers_to_ns(np.asarray(values, dtype=np.float64), values, where)
+        except (TypeError, ValueError):  # a NULL or text among numbers: find and name it
+            return np.array([_one_to_ns(v, where, i) for i, v in enumerate(values)], np.int64)
     texts = [v.decode("ascii", "replace") if isinstance(v, bytes) else v for v in values]
     if isinstance(texts[0], str) and _looks_numeric(texts[0]):
         try:
