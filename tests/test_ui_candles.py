@@ -16,7 +16,9 @@ from console.ui.candle_render import (
     candle_cells,
     glyph_for,
     layout,
+    price_labels,
     price_range,
+    price_step,
     time_axis,
     time_step,
     volume_cells,
@@ -197,3 +199,17 @@ def test_time_axis_dates_a_short_chart_that_reaches_no_round_time() -> None:
 def test_ohlc_summary_shows_the_newest_candle_with_price_decimals() -> None:
     b = bars([(10.0, 12.0, 9.0, 11.0, 5.0), (11.0, 11.5, 8.0, 8.5, 2500.0)])
     assert ohlc_summary(b[-1], 2) == "O 11.00  H 11.50  L 8.00  C 8.50  V 2.50k"
+
+
+def test_price_step_is_a_round_number_near_the_wanted_spacing() -> None:
+    assert price_step(58_400.0, 59_050.0, 5, 0) == 200.0
+    assert price_step(99.0, 101.0, 4, 2) == 0.5
+    assert price_step(1.0, 1.0001, 10, 2) == 0.01  # never finer than the shown decimals
+
+
+def test_price_labels_are_round_multiples_of_the_step_top_row_highest() -> None:
+    labels = price_labels(58_400.0, 59_050.0, 20, 0)
+    prices = [float(labels[row]) for row in sorted(labels)]
+    assert prices == sorted(prices, reverse=True)
+    assert all(p % 200 == 0 for p in prices)
+    assert len(prices) >= 3

@@ -123,16 +123,38 @@ def volume_cells(volume: np.ndarray, height: int) -> np.ndarray:
     return cells[::-1]
 
 
+def price_step(lo: float, hi: float, labels: int, decimals: int) -> float:
+    """A round price step (1, 2, 2.5 or 5 times a power of ten) giving about `labels` labels.
+
+    Never finer than the last shown decimal, so two labels never print the same number.
+    """
+    span = hi - lo
+    raw = span / max(labels, 1)
+    if not raw > 0 or not math.isfinite(raw):
+        return 10.0**-decimals
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = 10 * magnitude
+    for mult in (1.0, 2.0, 2.5, 5.0):
+        if mult * magnitude >= raw:
+            step = mult * magnitude
+            break
+    return max(step, 10.0**-decimals)
+
+
 def price_labels(
     lo: float, hi: float, height: int, decimals: int, every: int = 4
 ) -> dict[int, str]:
-    """Row -> price label at the middle of that row, one label every `every` rows."""
+    """Row -> round price label in that row, roughly one label every `every` rows."""
     labels: dict[int, str] = {}
-    if height <= 0:
+    if height <= 0 or not hi > lo:
         return labels
-    step = (hi - lo) / height
-    for row in range(0, height, every):
-        labels[row] = f"{hi - (row + 0.5) * step:.{decimals}f}"
+    step = price_step(lo, hi, height // every, decimals)
+    k = math.ceil(lo / step - 1e-9)
+    while (price := k * step) <= hi + 1e-9 * step:
+        row = min(max(int((hi - price) / (hi - lo) * height), 0), height - 1)
+        if all(abs(row - r) >= 2 for r in labels):
+            labels[row] = f"{price:.{decimals}f}"
+        k += 1
     return labels
 
 
