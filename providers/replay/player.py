@@ -62,7 +62,7 @@ class Player:
         control.start_ns = start_ns if start_ns is not None else min(s.start_ns for s in sources)
         control.end_ns = end_ns if end_ns is not None else max(s.end_ns for s in sources)
         control.position_ns = control.start_ns
-        self.end_ns = None if end_ns is None else end_ns
+        self.end_ns = end_ns
         self.sent = 0
         self._budget = YIELD_EVERY  # events until the next yield to the event loop
         self._anchor: tuple[float, int, float] | None = None  # wall, virtual time, speed
