@@ -24,7 +24,7 @@ def lines(widget: Widget) -> list[str]:
     return ["".join(seg.text for seg in widget.render_line(y)) for y in range(widget.size.height)]
 
 
-async def until(app: MDConsoleApp, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+async def until(app: MDConsoleApp, condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Await frames until `condition` holds (the pump repaints from state once per frame)."""
 
     async def wait() -> None:

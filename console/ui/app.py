@@ -52,7 +52,7 @@ class MDConsoleApp(App[int]):
         self,
         view: MarketView,
         *,
-        provider: str = "sim",
+        provider: str | None = None,
         start_view: bool = True,
         fps: int = 25,
         timeframe_s: int = 60,
@@ -62,7 +62,8 @@ class MDConsoleApp(App[int]):
     ) -> None:
         super().__init__()
         self.view = view
-        self.provider = provider
+        # The status line reads the view's status under its provider's name.
+        self.provider = provider or str(getattr(view, "provider_name", "sim"))
         self.failure: BaseException | None = None
         self.frames = 0
         self.frame_ms: deque[float] = deque(maxlen=4096)
