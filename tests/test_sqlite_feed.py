@@ -74,7 +74,9 @@ async def test_unknown_symbol_names_what_the_files_hold(db):
 
 async def test_bad_speed_is_a_clear_config_error(db):
     path, _ = db
-    with pytest.raises(feed.SqliteConfigError, match="`speed` must be a number above 0 or 'max'"):
+    with pytest.raises(
+        feed.SqliteConfigError, match="sqlite `speed`: speed 'fast' is not a number or 'max'"
+    ):
         await feed.stream_quotes(
             lambda ev: None,
             ["BTC/USDT"],

@@ -8,21 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+from providers.sqlite.playback import parse_speed
+
 SPEEDS: tuple[float | None, ...] = (1.0, 10.0, 100.0, 1000.0, None)
 """The speed ladder `faster`/`slower` walk; None is as fast as possible ("max")."""
-
-
-def parse_speed(value: object) -> float | None:
-    """`1`, `10`, `2.5`, `"max"` -> a speed factor (None for max), or a clear ValueError."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("max", "")):
-        return None
-    try:
-        speed = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"speed {value!r} is not a number or 'max' (e.g. 1, 10, max)") from None
-    if not speed > 0 or speed == float("inf"):
-        raise ValueError(f"speed must be above 0 (or 'max'), got {value!r}")
-    return speed
 
 
 class ReplayControl:

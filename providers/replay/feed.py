@@ -30,10 +30,11 @@ from console.data.provider import (
 )
 from console.data.sampler import resample
 from console.model.instruments import Instrument
-from providers.replay.control import ReplayControl, parse_speed
+from providers.replay.control import ReplayControl
 from providers.replay.player import Player
 from providers.replay.sources import ReplaySource, first_quote, open_sources
-from providers.sqlite.times import TimestampError, parse_time
+from providers.sqlite.playback import config_time, parse_speed
+from providers.sqlite.times import TimestampError
 
 NAME = "replay"
 CAPABILITIES = Capabilities(
@@ -94,16 +95,8 @@ class ReplaySettings:
 
 
 def _time(config: Mapping[str, Any], key: str) -> int | None:
-    value = config.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1e9)
     try:
-        return parse_time(str(value), what=f"replay `{key}`")
+        return config_time(config.get(key), f"replay `{key}`")
     except TimestampError as exc:
         raise ReplayConfigError(str(exc)) from None
 

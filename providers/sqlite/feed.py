@@ -33,13 +33,14 @@ from console.data.provider import (
 from console.data.sampler import bars_from_trades, resample
 from console.model.events import ConnectorStatus, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument
+from providers.sqlite.playback import config_time, parse_speed
 from providers.sqlite.source import (
     SqliteSource,
     find_databases,
     in_time_order,
     list_instruments,
 )
-from providers.sqlite.times import TimestampError, parse_time
+from providers.sqlite.times import TimestampError
 
 NAME = "sqlite"
 CAPABILITIES = Capabilities(
@@ -104,28 +105,17 @@ def _open(config: Mapping[str, Any]) -> dict[str, list[SqliteSource]]:
 
 
 def _time(config: Mapping[str, Any], key: str) -> int | None:
-    value = config.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
     try:
-        return parse_time(str(value), what=f"sqlite `{key}`")
+        return config_time(config.get(key), f"sqlite `{key}`")
     except TimestampError as exc:
         raise SqliteConfigError(str(exc)) from None
 
 
 def _speed(config: Mapping[str, Any]) -> float | None:
-    value = config.get("speed", 1)
-    if isinstance(value, str) and value.strip().lower() == "max":
-        return None
     try:
-        speed = float(value)
-    except (TypeError, ValueError):
-        speed = 0.0
-    if not 0 < speed < float("inf"):
-        raise SqliteConfigError(f"sqlite `speed` must be a number above 0 or 'max', got {value!r}")
-    return speed
+        return parse_speed(config.get("speed", 1))
+    except ValueError as exc:
+        raise SqliteConfigError(f"sqlite `speed`: {exc}") from None
 
 
 def _events(
