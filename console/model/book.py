@@ -126,8 +126,8 @@ class Book:
         bad = ~np.isfinite(t) | (np.abs(t - r) > _GRID_TOL)
         if bad.any():
             raise BookError(
-                f"{self._name()}: {what} price {prices[bad][0]!r} is not a multiple of the tick "
-                f"size {self.tick_size}; check the instrument's tick_size"
+                f"{self._name()}: {what} price {float(prices[bad][0])!r} is not a multiple of "
+                f"the tick size {self.tick_size}; check the instrument's tick_size"
             )
         return r.astype(np.int64)
 
@@ -137,8 +137,8 @@ class Book:
         bad = ~np.isfinite(t) | (t < 0) | (np.abs(t - r) > _GRID_TOL)
         if bad.any():
             raise BookError(
-                f"{self._name()}: {what} size {sizes[bad][0]!r} must be a finite multiple of the "
-                f"lot size {self.lot_size} and >= 0"
+                f"{self._name()}: {what} size {float(sizes[bad][0])!r} must be a finite multiple "
+                f"of the lot size {self.lot_size} and >= 0"
             )
         return r.astype(np.int64)
 
