@@ -339,3 +339,18 @@ async def test_torn_tail_is_skipped_and_reported(recording):
         assert "torn tail at byte" in line
     finally:
         feed.close()
+
+
+def test_studies_come_from_sqlite_sources_only(recording, tmp_path):
+    path, _ = recording
+    db = tmp_path / "okx.sqlite"
+    make_db(db, rows=40)
+    feed.configure({"paths": [str(path), str(db)]})
+    try:
+        study = feed.study("BTC/USDT", 5)
+        assert set(study) == {"obi", "obi_norm", "cvd"}
+        assert int(study["obi"]["count"].sum()) == 40
+        with pytest.raises(feed.DataUnavailable, match="SQLite book snapshots only"):
+            feed.study("BTC/USD", 5)
+    finally:
+        feed.close()

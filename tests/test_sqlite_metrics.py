@@ -86,3 +86,25 @@ def test_candles_of_nothing_are_empty():
     assert len(candles(np.zeros(0, np.int64), np.zeros(0), 60)) == 0
     with pytest.raises(ValueError, match="positive number of seconds"):
         candles(np.array([1]), np.array([1.0]), 0)
+
+
+def test_study_over_several_files_carries_cvd_across_them(tmp_path):
+    from providers.sqlite import feed
+
+    day = 86_400 * NS
+    a = make_db(tmp_path / "d1.sqlite", rows=30, seed=1)["BTC-USDT"]
+    b = make_db(tmp_path / "d2.sqlite", rows=30, seed=2, start_ns=a.book_ts[0] + day)["BTC-USDT"]
+    feed.configure({"path": str(tmp_path)})
+    try:
+        study = feed.study("BTC/USDT", 60)
+    finally:
+        feed.close()
+    signed = [
+        (1 if s == "buy" else -1) * q / LOTS
+        for t in (a, b)
+        for s, q, ts in zip(t.trade_side, t.trade_sz, t.trade_ts, strict=True)
+        if ts < b.book_ts[-1]
+    ]
+    assert study["cvd"]["close"][-1] == pytest.approx(sum(signed))
+    assert study["obi"]["count"].sum() == 60
+    assert (np.diff(study["obi"]["time"]) > 0).all()

@@ -32,7 +32,8 @@ from console.data.sampler import resample
 from console.model.instruments import Instrument
 from providers.replay.control import ReplayControl
 from providers.replay.player import Player
-from providers.replay.sources import ReplaySource, first_quote, open_sources
+from providers.replay.sources import ReplaySource, SqliteDbSource, first_quote, open_sources
+from providers.sqlite.metrics import study_of
 from providers.sqlite.playback import config_time, parse_speed
 from providers.sqlite.times import TimestampError
 
@@ -201,6 +202,15 @@ async def open_history_client(symbol: str) -> AsyncIterator[tuple[GetOhlc, dict[
         )
 
     yield get_ohlc, {"requests_per_s": 1e9}
+
+
+def study(symbol: str, timeframe_s: int) -> dict[str, np.ndarray]:
+    """OBI, normalized OBI and CVD candles (`STUDY_DTYPE`) of a symbol played from SQLite
+    databases, for a lower study; show only bars up to the control's `position_ns`."""
+    source = _source(symbol)
+    if not isinstance(source, SqliteDbSource):
+        raise DataUnavailable(f"{symbol}: OBI/CVD studies come from SQLite book snapshots only")
+    return study_of(source.parts, timeframe_s)
 
 
 async def symbol_info(symbol: str) -> Instrument:

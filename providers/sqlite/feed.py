@@ -33,6 +33,7 @@ from console.data.provider import (
 from console.data.sampler import bars_from_trades, resample
 from console.model.events import ConnectorStatus, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument
+from providers.sqlite.metrics import study_of
 from providers.sqlite.playback import config_time, parse_speed
 from providers.sqlite.source import (
     SqliteSource,
@@ -221,6 +222,12 @@ async def open_history_client(symbol: str) -> AsyncIterator[tuple[GetOhlc, dict[
         )
 
     yield get_ohlc, {"requests_per_s": 1e9}
+
+
+def study(symbol: str, timeframe_s: int) -> dict[str, np.ndarray]:
+    """OBI, normalized OBI and CVD of `symbol` as `STUDY_DTYPE` candles per bar, for a lower
+    study under the chart (keys "obi", "obi_norm", "cvd"); within `from`/`to` if set."""
+    return study_of(_configured(symbol), timeframe_s, _time(_config, "from"), _time(_config, "to"))
 
 
 async def symbol_info(symbol: str) -> Instrument:

@@ -6,6 +6,7 @@ under the price chart (`STUDY_DTYPE`: one row per bar with the metric's open/hig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,15 +45,15 @@ def cvd(side: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.cumsum(side * size)
 
 
-def cvd_at(times: np.ndarray, trade_ts: np.ndarray, cvd_values: np.ndarray) -> np.ndarray:
+def cvd_at(
+    times: np.ndarray, trade_ts: np.ndarray, cvd_values: np.ndarray, *, initial: float = 0.0
+) -> np.ndarray:
     """CVD as it stood at each time: over the trades strictly before it (a book row's window
-    trades come after the row)."""
+    trades come after the row); `initial` before the first trade."""
+    if len(cvd_values) == 0:
+        return np.full(len(times), initial)
     k = np.searchsorted(trade_ts, times, "left")
-    return (
-        np.where(k > 0, cvd_values[np.maximum(k - 1, 0)], 0.0)
-        if len(cvd_values)
-        else np.zeros(len(times))
-    )
+    return np.where(k > 0, cvd_values[np.maximum(k - 1, 0)], initial)
 
 
 def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarray:
@@ -73,12 +74,18 @@ def candles(ts_ns: np.ndarray, values: np.ndarray, timeframe_s: int) -> np.ndarr
 
 
 def book_study(
-    source: SqliteSource, timeframe_s: int, start_ns: int | None = None, end_ns: int | None = None
+    source: SqliteSource,
+    timeframe_s: int,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    *,
+    cvd_start: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """OBI, normalized OBI and CVD of `source`, each as `STUDY_DTYPE` candles per bar.
 
     OBI sums the source's top-N (`source.depth`) levels per side at every book row; CVD is the
-    cumulative buy - sell volume as it stood at every book row (from `start_ns` on).
+    cumulative buy - sell volume as it stood at every book row, counted from `cvd_start` at
+    `start_ns`. The key "cvd_end" holds the CVD after the last trade (a 0-d array).
     """
     ts, diff, norm = [], [], []
     for rows in source.book_rows(start_ns, end_ns):
@@ -93,15 +100,35 @@ def book_study(
         t_size.append(trades.size)
     book_ts = _join(ts, np.int64)
     trade_ts = _join(t_ts, np.int64)
-    flow = cvd(_join(t_side, np.int8), _join(t_size, np.float64))
+    flow = cvd_start + cvd(_join(t_side, np.int8), _join(t_size, np.float64))
+    at_rows = cvd_at(book_ts, trade_ts, flow, initial=cvd_start)
     return {
         "obi": candles(book_ts, _join(diff, np.float64), timeframe_s),
         "obi_norm": candles(book_ts, _join(norm, np.float64), timeframe_s),
-        "cvd": candles(book_ts, cvd_at(book_ts, trade_ts, flow), timeframe_s),
+        "cvd": candles(book_ts, at_rows, timeframe_s),
+        "cvd_end": np.asarray(flow[-1] if len(flow) else cvd_start),
     }
 
 
-def _join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+def study_of(
+    parts: Sequence[SqliteSource],
+    timeframe_s: int,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> dict[str, np.ndarray]:
+    """`book_study` over one instrument's databases in time order, candles joined; CVD runs
+    on across files."""
+    out: dict[str, list[np.ndarray]] = {"obi": [], "obi_norm": [], "cvd": []}
+    running = 0.0
+    for part in parts:
+        study = book_study(part, timeframe_s, start_ns, end_ns, cvd_start=running)
+        running = float(study["cvd_end"])
+        for name, bars in out.items():
+            bars.append(study[name])
+    return {name: _join(bars, STUDY_DTYPE) for name, bars in out.items()}
+
+
+def _join(parts: list[np.ndarray], dtype: type | np.dtype) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
