@@ -6,12 +6,14 @@ Measures, on the deltas of ../shared/bench/stream.py (BENCH_N_DELTAS of them):
 - apply_per_s: apply each delta in order keeping best bid/ask after every one (apply_bests);
 - batch_apply_per_s: apply the whole run at once (apply_batch, final state only);
 - set_level_per_s / apply_delta_per_s: the per-event Python API (integer and msgspec events).
-The book is checked against a plain dict reference book every CHECK_EVERY deltas, at full
-depth and top-10, and the script exits non-zero if they ever differ. Best of REPEAT runs.
+The book is checked against a plain dict reference book (full depth every CHECK_EVERY deltas;
+streamed top-10 rows at a random delta and at the end of every chunk), outside the timed
+sections; the script exits non-zero if they ever differ. Figures are the best of REPEAT runs.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import sys
@@ -61,7 +63,7 @@ class Reference:
                 sides[side[j]].pop(px[j], None)
         self.at = to
 
-    def check(self, book: Book, where: str, top: tuple[np.ndarray, ...] | None = None) -> None:
+    def check(self, book: Book, where: str) -> None:
         for side in (BID, ASK):
             want = sorted(self.sides[side].items(), reverse=side == BID)
             px, q = book.levels_ticks(side)
@@ -69,11 +71,17 @@ class Reference:
             if got != want:
                 raise Mismatch(f"{where}: {'bid' if side == BID else 'ask'} side differs "
                                f"from the reference book ({len(got)} vs {len(want)} levels)")
-            if top is not None:
-                tpx, tq = top[2 * side], top[2 * side + 1]
-                row = [(p, s) for p, s in zip(tpx.tolist(), tq.tolist(), strict=True) if s]
-                if row != want[:10]:
-                    raise Mismatch(f"{where}: streamed top-10 of side {side} differs")
+        self.checks += 1
+
+    def check_top(self, top: TopN, row: int, where: str) -> None:
+        for side in (BID, ASK):
+            d = self.sides[side]
+            keys = heapq.nlargest(10, d) if side == BID else heapq.nsmallest(10, d)
+            want = [(k, d[k]) for k in keys]
+            tpx, tq = top[2 * side][row].tolist(), top[2 * side + 1][row].tolist()
+            got = [(p, s) for p, s in zip(tpx, tq, strict=True) if s]
+            if got != want:
+                raise Mismatch(f"{where}: streamed top-10 of side {side} differs")
         self.checks += 1
 
 
@@ -103,6 +111,8 @@ def main() -> int:
     kernel_load_s = time.perf_counter() - t
     out = TopN(*(np.zeros((CHUNK, 10), dtype=np.int64) for _ in range(4)))
 
+    rng = np.random.default_rng(1)
+
     def run_top10() -> float:
         book, ref = fresh(sb, sa), Reference(sb, sa, *lists)
         elapsed = 0.0
@@ -111,9 +121,14 @@ def main() -> int:
             t = time.perf_counter()
             top = book.apply_top(side[a:b], px[a:b], qty[a:b], 10, out=out)
             elapsed += time.perf_counter() - t
+            # spot-check one streamed row per chunk, and the whole book now and then
+            row = int(rng.integers(0, b - a))
+            ref.advance(a + row + 1)
+            ref.check_top(top, row, f"apply_top row for delta {a + row}")
+            ref.advance(b)
+            ref.check_top(top, b - a - 1, f"apply_top row for delta {b - 1}")
             if b % CHECK_EVERY == 0 or b == n:
-                ref.advance(b)
-                ref.check(book, f"apply_top after delta {b}", tuple(x[b - a - 1] for x in top))
+                ref.check(book, f"apply_top after delta {b}")
         return elapsed
 
     def run_bests() -> float:
