@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers.sqlite import level_kernel
-from providers.sqlite.levels import parse_levels
-from providers.sqlite.source import SqliteSource
+from console.record.okxdb import level_kernel
+from console.record.okxdb.levels import parse_levels
+from console.record.okxdb.source import SqliteSource
 
 ROWS = int(os.environ.get("BENCH_SQLITE_ROWS", 100_000))
 DEPTH = 10

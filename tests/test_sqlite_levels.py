@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from providers.sqlite import level_kernel
-from providers.sqlite.levels import LevelError, parse_levels
+from console.record.okxdb import level_kernel
+from console.record.okxdb.levels import LevelError, parse_levels
 
 decimal_text = st.builds(
     lambda whole, frac, places: (

@@ -7,8 +7,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from providers.sqlite.metrics import book_study, candles, cvd, cvd_at, obi
-from providers.sqlite.source import SqliteSource
+from console.record.okxdb.metrics import book_study, candles, cvd, cvd_at, obi
+from console.record.okxdb.source import SqliteSource
 from tests.sqlitegen import LOTS, make_db
 
 NS = 1_000_000_000

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from console.model.events import BookSnapshot, Quote, Trade
-from providers.sqlite.source import SqliteSource, SqliteSourceError, find_databases
-from providers.sqlite.times import parse_time
+from console.record.okxdb.source import SqliteSource, SqliteSourceError, find_databases
+from console.record.okxdb.times import parse_time
 from tests.sqlitegen import LOTS, TICKS, make_db
 
 
@@ -148,7 +148,7 @@ def test_directory_selection_by_instrument_and_date_range(tmp_path):
 
 
 def test_overlapping_databases_of_one_instrument_are_refused(tmp_path):
-    from providers.sqlite.source import in_time_order
+    from console.record.okxdb.source import in_time_order
 
     make_db(tmp_path / "a.sqlite", rows=20, seed=1)
     make_db(tmp_path / "b.sqlite", rows=20, seed=2, start_ns=1_751_371_201_000_000_000)

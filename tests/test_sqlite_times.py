@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.sqlite.times import TimestampError, parse_time, to_ns
+from console.record.okxdb.times import TimestampError, parse_time, to_ns
 
 NOON = 1_751_371_200_000_000_000  # 2025-07-01T12:00:00Z
 

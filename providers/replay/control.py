@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from providers.sqlite.playback import parse_speed
+from console.record.playback import parse_speed
 
 SPEEDS: tuple[float | None, ...] = (1.0, 10.0, 100.0, 1000.0, None)
 """The speed ladder `faster`/`slower` walk; None is as fast as possible ("max")."""

@@ -30,12 +30,12 @@ from console.data.provider import (
 )
 from console.data.sampler import resample
 from console.model.instruments import Instrument
+from console.record.okxdb.metrics import study_of
+from console.record.okxdb.times import TimestampError
+from console.record.playback import config_time, parse_speed
 from providers.replay.control import ReplayControl
 from providers.replay.player import Player
 from providers.replay.sources import ReplaySource, SqliteDbSource, first_quote, open_sources
-from providers.sqlite.metrics import study_of
-from providers.sqlite.playback import config_time, parse_speed
-from providers.sqlite.times import TimestampError
 
 NAME = "replay"
 CAPABILITIES = Capabilities(

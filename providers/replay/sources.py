@@ -18,7 +18,7 @@ from console.model.events import BookSnapshot, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument, split_symbol
 from console.record import FormatError, open_recording
 from console.record.bulk import trade_arrays
-from providers.sqlite.source import DB_SUFFIXES, SqliteSource, find_databases, in_time_order
+from console.record.okxdb.source import DB_SUFFIXES, SqliteSource, find_databases, in_time_order
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 

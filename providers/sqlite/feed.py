@@ -33,15 +33,15 @@ from console.data.provider import (
 from console.data.sampler import bars_from_trades, resample
 from console.model.events import ConnectorStatus, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument
-from providers.sqlite.metrics import study_of
-from providers.sqlite.playback import config_time, parse_speed
-from providers.sqlite.source import (
+from console.record.okxdb.metrics import study_of
+from console.record.okxdb.source import (
     SqliteSource,
     find_databases,
     in_time_order,
     list_instruments,
 )
-from providers.sqlite.times import TimestampError
+from console.record.okxdb.times import TimestampError
+from console.record.playback import config_time, parse_speed
 
 NAME = "sqlite"
 CAPABILITIES = Capabilities(

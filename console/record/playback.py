@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from providers.sqlite.times import parse_time
+from console.record.okxdb.times import parse_time
 
 
 def parse_speed(value: object) -> float | None:

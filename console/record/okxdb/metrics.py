@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from providers.sqlite.source import SqliteSource
+    from console.record.okxdb.source import SqliteSource
 
 STUDY_DTYPE = np.dtype(
     [

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 
-from providers.sqlite import level_kernel
+from console.record.okxdb import level_kernel
 
 # byte classes, ordered so that numbers are `< _SEP` and brackets `> _SEP`
 _DIGIT, _DOT, _SEP, _OPEN, _CLOSE, _OTHER = 0, 1, 2, 3, 4, 5

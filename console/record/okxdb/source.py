@@ -23,8 +23,8 @@ import numpy as np
 from console.data.provider import ProviderError
 from console.model.events import Aggressor, BookSnapshot, MarketEvent, Quote, Tick, Trade
 from console.model.instruments import Instrument
-from providers.sqlite.levels import LevelError, Levels, parse_levels
-from providers.sqlite.times import TimestampError, to_ns
+from console.record.okxdb.levels import LevelError, Levels, parse_levels
+from console.record.okxdb.times import TimestampError, to_ns
 
 BOOK_COLUMNS = ("id", "instrument", "bids", "asks", "timestamp")
 TRADE_COLUMNS = ("id", "instrument", "trade_id", "price", "size", "side", "timestamp")

@@ -1,0 +1,1 @@
+"""Read-only access to OKX-style `book`/`trades` SQLite databases: levels, times, metrics."""
