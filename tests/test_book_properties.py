@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from console.model import book_kernels
 from console.model.book import ASK, BID, NO_ASK, NO_BID, Book
+from console.model.events import BookDelta, BookSnapshot
 from tests.book_reference import RefBook
 
 CENTER = 300_000
@@ -188,4 +189,53 @@ def test_streaming_bests_equal_reference_bests_after_every_delta(kernel_kind, sb
         bb, ba = ref.best(BID), ref.best(ASK)
         assert best[j, 0] == (NO_BID if bb is None else bb)
         assert best[j, 1] == (NO_ASK if ba is None else ba)
+    assert_same(book, ref)
+
+
+@SETTINGS
+@given(snap_bids, snap_asks, deltas, st.integers(1, 4))
+def test_float_events_match_reference_including_grouped_deltas(sb, sa, ds, per_msg):
+    book = Book(0.1, 0.001, symbol="BTC/USD")
+    ref = RefBook()
+    bids = [(CENTER - 1 + o, q) for o, q in sb]
+    asks = [(CENTER + 1 + o, q) for o, q in sa]
+    book.apply_snapshot(BookSnapshot(
+        symbol="BTC/USD", bids=[(p / 10, q / 1000) for p, q in bids],
+        asks=[(p / 10, q / 1000) for p, q in asks], seq=1))
+    ref.load(list(dict(bids).items()), list(dict(asks).items()))
+    for k in range(0, len(ds), per_msg):
+        msg = ds[k : k + per_msg]
+        book.apply_delta(BookDelta(
+            symbol="BTC/USD",
+            bids=[((CENTER + o) / 10, q / 1000) for s, o, q in msg if s == BID],
+            asks=[((CENTER + o) / 10, q / 1000) for s, o, q in msg if s == ASK],
+        ))
+        # a delta message applies its bids, then its asks
+        for s, o, q in sorted(msg, key=lambda d: d[0]):
+            ref.set(s, CENTER + o, q)
+    assert_same(book, ref)
+    for side in (BID, ASK):
+        prices, sizes = book.levels(side)
+        want = ref.levels(side)
+        assert prices.tolist() == [round(p / 10, 1) for p, _ in want]
+        assert sizes.tolist() == [round(q / 1000, 3) for _, q in want]
+
+
+@SETTINGS
+@given(snap_bids, snap_asks, deltas, st.integers(1, 8))
+def test_max_depth_book_matches_reference_truncated_after_every_delta(sb, sa, ds, depth):
+    book = Book(0.1, 0.001, symbol="BTC/USD", max_depth=depth)
+    ref = RefBook()
+    bids = [(CENTER - 1 + o, q) for o, q in sb]
+    asks = [(CENTER + 1 + o, q) for o, q in sa]
+    book.apply_snapshot(BookSnapshot(
+        symbol="BTC/USD", bids=[(p / 10, q / 1000) for p, q in bids],
+        asks=[(p / 10, q / 1000) for p, q in asks]))
+    ref.load(list(dict(bids).items()), list(dict(asks).items()))
+    ref.truncate(depth)
+    for s, o, q in ds:
+        level = [((CENTER + o) / 10, q / 1000)]
+        book.apply_delta(BookDelta(symbol="BTC/USD", **{"bids" if s == BID else "asks": level}))
+        ref.set(s, CENTER + o, q)
+        ref.truncate(depth)
     assert_same(book, ref)
