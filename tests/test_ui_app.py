@@ -165,3 +165,14 @@ async def test_keymap_from_config_rebinds_a_binding_by_its_id() -> None:
         await pilot.press("n")
         await until(app, lambda: "· 1m" in str(app.candles_pane.border_title))
         await pilot.press("q")
+
+
+async def test_clicking_a_watchlist_row_charts_that_symbol() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        # Border row, header row, then BTC, ETH, SOL: SOL is the fifth row of the pane.
+        await pilot.click("#quotes", offset=(5, 4))
+        await until(app, lambda: app.candles_pane.symbol == "SOL/USD")
+        await until(app, lambda: any("▶SOL/USD" in row for row in lines(app.quotes_pane)))
+        await pilot.press("q")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
 from textual.message import Message
@@ -281,6 +282,15 @@ class QuotesPane(Widget, can_focus=True):
             if i >= 0:
                 self._keys[i] = None
         self.post_message(self.SymbolChosen(self.selected))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        index = self._top + offset.y - 1
+        if 0 <= index < len(self.symbols):
+            self.action_cursor(index - self.cursor)
+            self.action_choose()
 
     def on_focus(self) -> None:
         if 0 <= self.cursor < len(self._keys):
