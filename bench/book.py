@@ -249,7 +249,7 @@ def _warmup_args() -> tuple[object, ...]:
     """Arguments for one tiny kernel call, so that compiling or loading it is timed apart."""
     z = np.zeros
     i8 = np.int64
-    return (z((2, 8), i8), 0, np.array([-1, 8, 0, 0], i8), z(2, i8), z(2, i8), z((2, 1), i8),
+    return (z((2, 8), i8), z(2, i8), np.array([-1, 8, 0, 0], i8), z(2, i8), z(2, i8), z((2, 1), i8),
             z((2, 1), i8), z(2, i8), z(1, i8), z(1, i8), z(1, i8), z(1, i8), z(1, i8), 0, 1,
             z((1, 2), i8), z((1, 1), i8), z((1, 1), i8), z((1, 1), i8), z((1, 1), i8))
 

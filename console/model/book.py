@@ -1,11 +1,12 @@
 """L2 order book: integer ticks and lots in a dense re-centrable window, with exact full depth.
 
 Prices are held as integer ticks (`round(price / tick_size)`) and sizes as integer lots, so
-equality and aggregation are exact. Levels near the touch live in a dense numpy array indexed
-by tick offset from `_base` (O(1) updates); far levels live in an overflow dict per side. The
-window keeps this invariant, which makes the dense part of each side strictly better than its
-overflow part: every bid at or above `_base + _width` and every ask below `_base` is dense, so
-overflow bids are all below the window and overflow asks all above it.
+equality and aggregation are exact. Each side keeps the levels near its touch in a dense numpy
+window indexed by tick offset from that side's `_base` (O(1) updates); far levels live in an
+overflow dict per side. Each window keeps this invariant, which makes the dense part of a side
+strictly better than its overflow part: no bid at or above the bid window's top and no ask
+below the ask window's bottom is ever in overflow. The sides are laid out independently, so a
+wide spread or a badly crossed book costs no memory.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Book:
         self.version = 0
         self.seq = 0
         self._width = _MIN_WIDTH
-        self._base = 0
+        self._base = [0, 0]  # tick at index 0 of each side's window
         self._q = np.zeros((2, self._width), dtype=np.int64)
         self._mv = (memoryview(self._q[BID]), memoryview(self._q[ASK]))
         self._ovf: tuple[dict[int, int], dict[int, int]] = ({}, {})
@@ -207,7 +208,9 @@ class Book:
 
     def set_level(self, side: int, px: int, qty: int) -> None:
         """Set one level's size in lots at a price in ticks; 0 deletes (missing is fine)."""
-        i = px - self._base
+        if side != BID and side != ASK:
+            raise BookError(f"{self._name()}: side must be BID (0) or ASK (1), got {side!r}")
+        i = px - self._base[side]
         if not (0 <= i < self._width and qty >= 0):
             self._set_far(side, px, qty)
             return
@@ -248,8 +251,6 @@ class Book:
                 self._n[ASK] -= 1
                 if px == self._ba:
                     self._ba = self._scan_ask(i + 1)
-        else:
-            raise BookError(f"{self._name()}: side must be BID (0) or ASK (1), got {side!r}")
 
     def _set_far(self, side: int, px: int, qty: int) -> None:
         if side not in (BID, ASK):
@@ -257,7 +258,8 @@ class Book:
         if qty < 0:
             raise BookError(f"{self._name()}: size {qty} lots at {px} is negative")
         ovf = self._ovf[side]
-        outside_ok = px < self._base if side == BID else px >= self._base + self._width
+        base = self._base[side]
+        outside_ok = px < base if side == BID else px >= base + self._width
         if qty and not outside_ok:
             # a bid above the window or an ask below it must be dense: move the window
             self._add_and_recenter(side, px, qty)
@@ -317,7 +319,7 @@ class Book:
         if (q < 0).any():
             raise BookError(f"{self._name()}: apply_batch size {int(q[q < 0][0])} lots is negative")
         w = self._width
-        i = p - self._base
+        i = p - np.asarray(self._base, dtype=np.int64)[s]
         inside = (i >= 0) & (i < w)
         if inside.all():
             key = s * w + i
@@ -355,15 +357,15 @@ class Book:
             self.truncate(self.max_depth)
 
     def _fix_bests_after_batch(self, touched: I8, newq: I8, is_ask: npt.NDArray[np.bool_]) -> None:
-        w, base = self._width, self._base
+        w, (bbase, abase) = self._width, self._base
         pos = newq > 0
         bid_add = touched[pos & ~is_ask]
         ask_add = touched[pos & is_ask] - w
         layout = self._layout
         bb = self._bb
         start = -1
-        if bb is not None and bb >= base:
-            start = bb - base
+        if bb is not None and bb >= bbase:
+            start = bb - bbase
         if bid_add.size:
             start = max(start, int(bid_add[-1]))
         if start >= 0:
@@ -372,8 +374,8 @@ class Book:
         if layout == self._layout:
             ba = self._ba
             start = w
-            if ba is not None and ba < base + w:
-                start = ba - base
+            if ba is not None and ba < abase + w:
+                start = ba - abase
             if ask_add.size:
                 start = min(start, int(ask_add[0]))
             if start < w:
@@ -452,11 +454,12 @@ class Book:
         j = 0
         while j < k:
             self._maybe_recenter()
-            base, w = self._base, self._width
+            (bbase, abase), w = self._base, self._width
+            base = np.array([bbase, abase], dtype=np.int64)
             bb, ba = self._bb, self._ba
             ovb, ova = self._ovf
-            st[0] = bb - base if bb is not None and bb >= base else -1
-            st[1] = ba - base if ba is not None and ba < base + w else w
+            st[0] = bb - bbase if bb is not None and bb >= bbase else -1
+            st[1] = ba - abase if ba is not None and ba < abase + w else w
             st[2] = st[3] = 0
             has_ovf[0], has_ovf[1] = bool(ovb), bool(ova)
             ovf_best[0] = max(ovb) if ovb else 0
@@ -468,8 +471,8 @@ class Book:
             if stop > j:
                 self._n[BID] += int(st[2])
                 self._n[ASK] += int(st[3])
-                self._bb = base + int(st[0]) if st[0] >= 0 else (max(ovb) if ovb else None)
-                self._ba = base + int(st[1]) if st[1] < w else (min(ova) if ova else None)
+                self._bb = bbase + int(st[0]) if st[0] >= 0 else (max(ovb) if ovb else None)
+                self._ba = abase + int(st[1]) if st[1] < w else (min(ova) if ova else None)
                 self.version += 1
             if stop >= k:
                 break
@@ -511,8 +514,8 @@ class Book:
             lo = max(0, i + 1 - step)
             nz = np.flatnonzero(arr[lo : i + 1])
             if nz.size:
-                found = self._base + lo + int(nz[-1])
-                if found - self._base < self._width >> 3 and self._ovf[BID]:
+                found = self._base[BID] + lo + int(nz[-1])
+                if found - self._base[BID] < self._width >> 3 and self._ovf[BID]:
                     self._bb = found
                     self._recenter()
                 return found
@@ -534,8 +537,8 @@ class Book:
             hi = min(w, i + step)
             nz = np.flatnonzero(arr[i:hi])
             if nz.size:
-                found = self._base + i + int(nz[0])
-                if self._base + w - found <= w >> 3 and self._ovf[ASK]:
+                found = self._base[ASK] + i + int(nz[0])
+                if self._base[ASK] + w - found <= w >> 3 and self._ovf[ASK]:
                     self._ba = found
                     self._recenter()
                 return found
@@ -551,8 +554,8 @@ class Book:
     def _maybe_recenter(self) -> None:
         margin = self._width >> 3
         bb, ba = self._bb, self._ba
-        if (bb is not None and not margin <= bb - self._base < self._width) or (
-            ba is not None and not 0 <= ba - self._base < self._width - margin
+        if (bb is not None and not margin <= bb - self._base[BID] < self._width) or (
+            ba is not None and not 0 <= ba - self._base[ASK] < self._width - margin
         ):
             self._recenter()
 
@@ -563,7 +566,7 @@ class Book:
         """Every level of a side in ticks/lots, unordered."""
         arr = self._q[side]
         idx = np.flatnonzero(arr)
-        px = idx + self._base
+        px = idx + self._base[side]
         q = arr[idx]
         ovf = self._ovf[side]
         if ovf:
@@ -572,43 +575,44 @@ class Book:
         return px, q
 
     def _rebuild(self, bids: tuple[I8, I8], asks: tuple[I8, I8]) -> None:
-        """Lay out all levels afresh: window centred on the touch, sized to the book's extent."""
+        """Lay out all levels afresh: each side's window sized to its extent, touch inside it."""
         bp, bq = bids
         ap, aq = asks
         bb = int(bp.max()) if bp.size else None
         ba = int(ap.min()) if ap.size else None
-        if bb is not None and ba is not None:
-            center = (bb + ba) // 2
-        elif bb is not None:
-            center = bb
-        elif ba is not None:
-            center = ba
-        else:
-            center = self._base + self._width // 2
         extent = 0
-        if bp.size:
-            extent = max(extent, abs(int(bp.min()) - center), abs(bb - center))  # type: ignore[operator]
-        if ap.size:
-            extent = max(extent, abs(int(ap.max()) - center), abs(ba - center))  # type: ignore[operator]
-        need = 2 * extent + 2
+        if bb is not None:
+            extent = max(extent, bb - int(bp.min()))
+        if ba is not None:
+            extent = max(extent, int(ap.max()) - ba)
+        # depth behind the touch fills 3/4 of the window; the rest is room to improve on it
+        need = extent + extent // 3 + 2
         width = _MIN_WIDTH
         while width < need and width < _MAX_WIDTH:
             width <<= 1
-        # the touch must sit well inside the window even if the book is crossed wide
-        cross = 0 if bb is None or ba is None else abs(bb - ba)
-        while width < 4 * cross + 16:
-            width <<= 1
-        base = center - width // 2
+        room = width // 4
+        if bb is not None:
+            bid_base = bb - (width - room)
+        elif ba is not None:
+            bid_base = ba - (width - room)
+        else:
+            bid_base = self._base[BID]
+        if ba is not None:
+            ask_base = ba - room
+        elif bb is not None:
+            ask_base = bb - room
+        else:
+            ask_base = self._base[ASK]
         if width != self._width:
             self._width = width
             self._q = np.zeros((2, width), dtype=np.int64)
             self._mv = (memoryview(self._q[BID]), memoryview(self._q[ASK]))
         else:
             self._q.fill(0)
-        self._base = base
+        self._base = [bid_base, ask_base]
         self._layout += 1
         for side, (p, q) in ((BID, (bp, bq)), (ASK, (ap, aq))):
-            i = p - base
+            i = p - self._base[side]
             inside = (i >= 0) & (i < width)
             self._q[side, i[inside]] = q[inside]
             out = ~inside
@@ -671,7 +675,8 @@ class Book:
         want = min(n, self._n[side])
         span = 4 * want + 64
         if side == BID:
-            hi = (self._bb if self._bb is not None else self._base) - self._base + 1
+            base = self._base[BID]
+            hi = (self._bb if self._bb is not None else base) - base + 1
             hi = min(max(hi, 0), w)
             while True:
                 lo = max(0, hi - span)
@@ -681,7 +686,8 @@ class Book:
                 span <<= 2
             idx = nz[::-1][:want] + lo
         else:
-            lo = (self._ba if self._ba is not None else self._base + w) - self._base
+            base = self._base[ASK]
+            lo = (self._ba if self._ba is not None else base + w) - base
             lo = min(max(lo, 0), w)
             while True:
                 hi = min(w, lo + span)
@@ -690,7 +696,7 @@ class Book:
                     break
                 span <<= 2
             idx = nz[:want] + lo
-        px = idx + self._base
+        px = idx + base
         q = arr[idx]
         if px.size < want:
             ovf = self._ovf[side]
@@ -722,7 +728,7 @@ class Book:
 
     def lots_at(self, side: int, px: int) -> int:
         """Lots resting at a price in ticks (0 where there is no level)."""
-        i = px - self._base
+        i = px - self._base[side]
         if 0 <= i < self._width:
             return int(self._mv[side][i])
         return self._ovf[side].get(px, 0)
@@ -747,9 +753,10 @@ class Book:
             b0 = -((-best) // g)  # bucket k covers ticks (k*g-g, k*g]
             lo, hi = (b0 - 1) * g + 1, (b0 + n - 1) * g + 1
         grid = np.zeros(hi - lo, dtype=np.int64)
-        dlo, dhi = max(lo, self._base), min(hi, self._base + self._width)
+        base = self._base[side]
+        dlo, dhi = max(lo, base), min(hi, base + self._width)
         if dlo < dhi:
-            grid[dlo - lo : dhi - lo] = self._q[side, dlo - self._base : dhi - self._base]
+            grid[dlo - lo : dhi - lo] = self._q[side, dlo - base : dhi - base]
         for p, q in self._ovf[side].items():
             if lo <= p < hi:
                 grid[p - lo] += q
@@ -782,7 +789,7 @@ class Book:
                 continue
             px, _ = self.levels_ticks(side)
             for p in px[depth:].tolist():
-                i = p - self._base
+                i = p - self._base[side]
                 if 0 <= i < self._width:
                     self._mv[side][i] = 0
                 else:

@@ -26,7 +26,7 @@ KernelFn = Callable[..., int]
 
 def run_deltas(
     q: I8,
-    base: int,
+    base: I8,
     st: I8,
     ovf_best: I8,
     has_ovf: I8,
@@ -48,12 +48,12 @@ def run_deltas(
 ) -> int:
     """Apply deltas from `start` on; returns the index of the first delta it did not apply.
 
-    q: (2, W) lots by tick offset from `base`. st: [best bid index or -1, best ask index or W,
-    bid level count change, ask level count change]. ovf_best: best overflow tick per side.
-    cur_px/cur_q/ntop: the current top-N per side (absolute ticks), kept up to date;
-    scr_px/scr_q: scratch of length N. Row j of
-    the outputs is the book after delta j. It stops before a delta that is outside the window,
-    negative, needs overflow levels, or would put a best within `margin` of the window edge.
+    q: (2, W) lots by tick offset from each side's `base`. st: [best bid index or -1, best
+    ask index or W, bid level count change, ask level count change]. ovf_best: the best
+    overflow tick per side. cur_px/cur_q/ntop: the current top-N per side (absolute ticks),
+    kept up to date; scr_px/scr_q: scratch of length N. Row j of the outputs is the book after
+    delta j. It stops before a delta that is outside the window, negative, needs overflow
+    levels, or would put a best within `margin` of the window edge.
     """
     w = q.shape[1]
     n = cur_px.shape[1]
@@ -63,9 +63,11 @@ def run_deltas(
     j = start
     while j < k:
         s = side[j]
-        i = px[j] - base
+        if s != 0 and s != 1:
+            break
+        i = px[j] - base[s]
         nq = qty[j]
-        if i < 0 or i >= w or nq < 0 or (s != 0 and s != 1):
+        if i < 0 or i >= w or nq < 0:
             break
         old = q[s, i]
         if s == 0:
@@ -87,7 +89,7 @@ def run_deltas(
                 m = nb
                 while c < n and m >= 0:
                     if q[0, m] != 0:
-                        scr_px[c] = base + m
+                        scr_px[c] = base[0] + m
                         scr_q[c] = q[0, m]
                         c += 1
                     m -= 1
@@ -121,7 +123,7 @@ def run_deltas(
                 m = na
                 while c < n and m < w:
                     if q[1, m] != 0:
-                        scr_px[c] = base + m
+                        scr_px[c] = base[1] + m
                         scr_q[c] = q[1, m]
                         c += 1
                     m += 1
@@ -138,13 +140,13 @@ def run_deltas(
             elif old > 0 and nq == 0:
                 st[3] -= 1
         if bb >= 0:
-            out_best[j, 0] = base + bb
+            out_best[j, 0] = base[0] + bb
         elif has_ovf[0]:
             out_best[j, 0] = ovf_best[0]
         else:
             out_best[j, 0] = NO_BID
         if ba < w:
-            out_best[j, 1] = base + ba
+            out_best[j, 1] = base[1] + ba
         elif has_ovf[1]:
             out_best[j, 1] = ovf_best[1]
         else:
