@@ -13,6 +13,7 @@ from textual.widget import Widget
 from console.data.feed import FeedHub
 from console.data.provider import ProviderError
 from console.ui.app import MDConsoleApp, run_console
+from console.ui.palette import Palette
 
 SYMBOLS = ["BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD"]
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -175,4 +176,36 @@ async def test_clicking_a_watchlist_row_charts_that_symbol() -> None:
         await pilot.click("#quotes", offset=(5, 4))
         await until(app, lambda: app.candles_pane.symbol == "SOL/USD")
         await until(app, lambda: any("▶SOL/USD" in row for row in lines(app.quotes_pane)))
+        await pilot.press("q")
+
+
+async def test_rows_turn_the_stale_colour_past_the_hubs_stale_after() -> None:
+    hub = sim_hub()
+    app = MDConsoleApp(hub, provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        stale_style = Palette.from_theme(app.current_theme).style("stale")
+
+        def symbol_colours() -> list[object]:
+            cells = [list(app.quotes_pane.render_line(y))[1] for y in (1, 2, 3, 4)]
+            return [cell.style.color if cell.style else None for cell in cells]
+
+        assert stale_style.color not in symbol_colours()
+        hub.stale_after = 0.0  # every symbol is now older than the threshold
+        await until(app, lambda: all(c == stale_style.color for c in symbol_colours()))
+        await pilot.press("q")
+
+
+async def test_cursor_row_has_the_cursor_background_while_the_watchlist_has_focus() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        cursor_bg = Palette.from_theme(app.current_theme).cursor_bg.bgcolor
+
+        def backgrounds(y: int) -> set[object]:
+            return {seg.style.bgcolor for seg in app.quotes_pane.render_line(y) if seg.style}
+
+        await pilot.press("down")
+        await until(app, lambda: backgrounds(2) == {cursor_bg})
+        assert cursor_bg not in backgrounds(1)
         await pilot.press("q")

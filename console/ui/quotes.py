@@ -36,8 +36,9 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 DROP_ORDER: tuple[int, ...] = (5, 6, 2)
 """Columns given up, in this order, when the pane is too narrow: spread, volume, change."""
 
-STALE_AFTER_S = 5.0
-"""A symbol with no update for this long is shown in the stale colour."""
+STALE_AFTER_S = 15.0
+"""A symbol with no update for this long is shown in the stale colour, unless the view sets
+its own `stale_after` (the FeedHub does), so rows and the status line agree."""
 
 Cell = tuple[str, str]
 
@@ -155,13 +156,14 @@ class QuotesPane(Widget, can_focus=True):
         if width != self._width:
             self._width = width
             self._invalidate()
+        stale_after = float(getattr(view, "stale_after", STALE_AFTER_S))
         changed = self._scroll_to_cursor()
         for i in range(self._top, min(self._top + self._visible_rows, len(self.symbols))):
             symbol = self.symbols[i]
             quote = quotes.get(symbol)
             if quote is None:
                 continue
-            stale = view.staleness_s(symbol) > STALE_AFTER_S
+            stale = view.staleness_s(symbol) > stale_after
             key = (
                 quote.version,
                 stale,
@@ -219,10 +221,12 @@ class QuotesPane(Widget, can_focus=True):
             cell = text[:width].ljust(width) if i == 0 else text[:width].rjust(width)
             segments.append(Segment(cell, palette.style(role)))
             segments.append(Segment(" ", palette.base))
-        strip = Strip(segments).adjust_cell_length(self.size.width, palette.base)
+        fill = palette.base
         if index == self.cursor and self.has_focus:
-            strip = strip.apply_style(palette.cursor_bg)
-        return strip
+            # A post style, so the cursor's background wins over each cell's own.
+            segments = list(Segment.apply_style(segments, post_style=palette.cursor_bg))
+            fill = palette.base + palette.cursor_bg
+        return Strip(segments).adjust_cell_length(self.size.width, fill)
 
     def _build_header(self) -> Strip:
         assert self._palette is not None
