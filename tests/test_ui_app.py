@@ -209,3 +209,14 @@ async def test_cursor_row_has_the_cursor_background_while_the_watchlist_has_focu
         await until(app, lambda: backgrounds(2) == {cursor_bg})
         assert cursor_bg not in backgrounds(1)
         await pilot.press("q")
+
+
+async def test_resizing_the_terminal_relays_the_chart_to_the_new_width() -> None:
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: candles_show_numbers(app))
+        await pilot.resize_terminal(140, 40)
+        await until(app, lambda: app.candles_pane.size.width == 138)
+        await until(app, lambda: {len(row) for row in lines(app.candles_pane)} == {138})
+        await until(app, lambda: candles_show_numbers(app))
+        await pilot.press("q")
