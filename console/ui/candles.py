@@ -131,9 +131,8 @@ class CandlesPane(Widget):
     def _to_strip(self, row: list[Run], width: int) -> Strip:
         assert self._palette is not None
         style = self._palette.style
-        return Strip([Segment(text, style(role)) for text, role in row]).adjust_cell_length(
-            width, self._palette.base
-        )
+        # Layout rows are exactly `width` single-cell glyphs, so the length need not be measured.
+        return Strip([Segment(text, style(role)) for text, role in row], width)
 
     def render_line(self, y: int) -> Strip:
         if self._palette is None:
