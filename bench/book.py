@@ -5,7 +5,8 @@ Measures, on the deltas of ../shared/bench/stream.py (BENCH_N_DELTAS of them):
   (Book.apply_top, streamed in chunks into reused output arrays);
 - apply_per_s: apply each delta in order keeping best bid/ask after every one (apply_bests);
 - batch_apply_per_s: apply the whole run at once (apply_batch, final state only);
-- set_level_per_s / apply_delta_per_s: the per-event Python API (integer and msgspec events).
+- set_level_per_s / apply_delta_per_s: the per-event Python API (integer and msgspec events);
+- *_numpy_per_s: the streaming figures on the plain-numpy path used where numba is absent.
 The book is checked against a plain dict reference book (full depth every CHECK_EVERY deltas;
 streamed top-10 rows at a random delta and at the end of every chunk), outside the timed
 sections; the script exits non-zero if they ever differ. Figures are the best of REPEAT runs.
@@ -187,22 +188,13 @@ def main() -> int:
         ref.check(book, "apply_delta run")
         return elapsed
 
-    mp = min(n, 20_000)
-
-    def run_top10_plain() -> float:
-        saved = book_kernels._compiled
-        book_kernels._compiled = book_kernels.run_deltas
+    def without_numba(fn: Callable[[], float]) -> float:
+        saved = book_kernels._compiled, book_kernels._loaded
+        book_kernels._compiled, book_kernels._loaded = None, True
         try:
-            book = fresh(sb, sa)
-            t = time.perf_counter()
-            book.apply_top(side[:mp], px[:mp], qty[:mp], 10)
-            elapsed = time.perf_counter() - t
+            return fn()
         finally:
-            book_kernels._compiled = saved
-        ref = Reference(sb, sa, *lists)
-        ref.advance(mp)
-        ref.check(book, "plain apply_top run")
-        return elapsed
+            book_kernels._compiled, book_kernels._loaded = saved
 
     t = time.perf_counter()
     snap = fresh(sb, sa)
@@ -219,7 +211,8 @@ def main() -> int:
         t_batch = best_of(run_batch)
         t_set = best_of(run_set_level)
         t_delta = best_of(run_apply_delta)
-        t_plain = run_top10_plain()
+        t_top_np = without_numba(run_top10)
+        t_best_np = without_numba(run_bests)
     except Mismatch as e:
         print(f"BOOK MISMATCH: {e}", file=sys.stderr)
         print(json.dumps({"error": str(e)}))
@@ -232,7 +225,8 @@ def main() -> int:
         "batch_apply_per_s": round(n / t_batch),
         "set_level_per_s": round(m / t_set),
         "apply_delta_per_s": round(m / t_delta),
-        "apply_top10_uncompiled_per_s": round(mp / t_plain),
+        "apply_top10_numpy_per_s": round(n / t_top_np),
+        "apply_numpy_per_s": round(n / t_best_np),
         "top10_both_sides_read_us": round(top_read_us, 2),
         "snapshot_load_us": round(snapshot_us, 1),
         "compiled_kernel": book_kernels.compiled(),

@@ -247,3 +247,16 @@ def test_streaming_error_names_the_delta_and_keeps_earlier_ones():
     with pytest.raises(BookError, match=r"delta 1 of the run; the deltas before it were applied"):
         book.apply_top([BID, BID], [9, 8], [5, -1])
     assert book.lots_at(BID, 9) == 5
+
+
+def test_numpy_streaming_path_sees_updates_to_levels_uncovered_by_deletes(monkeypatch):
+    from console.model import book_kernels
+
+    monkeypatch.setattr(book_kernels, "_loaded", True)
+    monkeypatch.setattr(book_kernels, "_compiled", None)
+    book = Book(1.0, 1.0)
+    book.load_ticks([10, 9, 8], [1, 1, 1], [20, 21], [1, 1])
+    top = book.apply_top([BID, BID, ASK, BID], [10, 9, 20, 8], [0, 5, 0, 7], 1)
+    assert top.bid_px[:, 0].tolist() == [9, 9, 9, 9]
+    assert top.bid_qty[:, 0].tolist() == [1, 5, 5, 5]
+    assert top.ask_px[:, 0].tolist() == [20, 20, 21, 21]

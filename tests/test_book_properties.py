@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console.model import book_kernels
+from console.model import book_kernels, book_numpy
 from console.model.book import ASK, BID, NO_ASK, NO_BID, Book
 from console.model.events import BookDelta, BookSnapshot
 from tests.book_reference import RefBook
@@ -139,19 +139,26 @@ def test_truncate_keeps_the_best_levels_of_each_side(sb, sa, ds, depth):
     assert_same(book, ref)
 
 
-@pytest.fixture(params=["plain", "compiled"])
-def kernel_kind(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Runs a test with the interpreted kernel and, where numba is installed, the compiled one."""
-    saved = book_kernels._compiled
-    if request.param == "plain":
+@pytest.fixture(params=["interpreted", "numpy", "numpy-small-chunks", "compiled"])
+def kernel_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Runs a test on each streaming path: the kernel interpreted, the numpy chunked path (used
+    without numba; small chunks have few deletes, so far levels drop out of the candidates)
+    and, where numba is installed, the compiled kernel."""
+    saved = book_kernels._compiled, book_kernels._loaded
+    book_kernels._loaded = True
+    if request.param == "interpreted":
         book_kernels._compiled = book_kernels.run_deltas
-    else:
-        pytest.importorskip("numba", reason="numba is not installed; the plain kernel is tested")
+    elif request.param.startswith("numpy"):
         book_kernels._compiled = None
+        if request.param == "numpy-small-chunks":
+            monkeypatch.setattr(book_numpy, "CHUNK", 5)
+    else:
+        pytest.importorskip("numba", reason="numba is not installed; the other paths are tested")
+        book_kernels._compiled, book_kernels._loaded = None, False
         if not book_kernels.compiled():
             pytest.skip("compiled kernel disabled by MDCONSOLE_NO_NUMBA")
     yield request.param
-    book_kernels._compiled = saved
+    book_kernels._compiled, book_kernels._loaded = saved
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[

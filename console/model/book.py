@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from console.model import book_kernels
+from console.model import book_kernels, book_numpy
 from console.model.events import BookDelta, BookSnapshot, Level
 from console.model.instruments import decimals_of
 
@@ -304,6 +304,11 @@ class Book:
 
     def apply_batch(self, side: npt.ArrayLike, px: npt.ArrayLike, qty: npt.ArrayLike) -> None:
         """Apply a run of deltas at once (vectorized); the result equals applying them in order."""
+        self._apply_batch(side, px, qty)
+        if self.max_depth:
+            self.truncate(self.max_depth)
+
+    def _apply_batch(self, side: npt.ArrayLike, px: npt.ArrayLike, qty: npt.ArrayLike) -> None:
         s = np.asarray(side, dtype=np.int64).ravel()
         p = np.asarray(px, dtype=np.int64).ravel()
         q = np.asarray(qty, dtype=np.int64).ravel()
@@ -353,8 +358,6 @@ class Book:
                     continue
                 seen.add(k)
                 self.set_level(k[0], k[1], int(q[j]))
-        if self.max_depth:
-            self.truncate(self.max_depth)
 
     def _fix_bests_after_batch(self, touched: I8, newq: I8, is_ask: npt.NDArray[np.bool_]) -> None:
         w, (bbase, abase) = self._width, self._base
@@ -442,6 +445,18 @@ class Book:
     def _run(self, s: I8, p: I8, q: I8, n: int, best: I8, top: TopN) -> None:
         fn = book_kernels.kernel()
         k = s.size
+        if fn is None:
+            stop = book_numpy.run(self, s, p, q, n, best, top)
+            if stop < k:
+                try:
+                    self.set_level(int(s[stop]), int(p[stop]), int(q[stop]))
+                except BookError as e:
+                    raise BookError(
+                        f"{e} (delta {stop} of the run; the deltas before it were applied)"
+                    ) from None
+            if self.max_depth:
+                self.truncate(self.max_depth)
+            return
         cur_px = np.zeros((2, n), dtype=np.int64)
         cur_q = np.zeros((2, n), dtype=np.int64)
         ntop = np.zeros(2, dtype=np.int64)

@@ -1,8 +1,9 @@
 """Streaming book kernel: applies a run of deltas, recording bests and top-N after each one.
 
 The kernel is plain Python over numpy arrays. Where numba is installed it is compiled (and
-cached on disk) on first use, which makes a per-delta loop cost tens of nanoseconds instead
-of microseconds; without numba the same code runs interpreted, slower but identical. It only
+cached on disk) on first use, which makes a per-delta loop cost nanoseconds instead of
+microseconds; without numba books use a chunked numpy path instead (tests also run this code
+interpreted, to check its logic where numba is absent). It only
 ever touches the dense window of a `Book`: whatever needs the overflow levels or a new window
 makes it stop and hand that one delta back to the Python code of the book.
 """
@@ -163,27 +164,29 @@ def run_deltas(
 
 
 _compiled: KernelFn | None = None
+_loaded = False
 
 
-def kernel() -> KernelFn:
-    """The compiled kernel where numba is available (and not disabled), else the plain one.
+def kernel() -> KernelFn | None:
+    """The compiled kernel, or None where numba is missing or MDCONSOLE_NO_NUMBA=1.
 
-    MDCONSOLE_NO_NUMBA=1 forces the plain one.
+    Without it, books use the plain-numpy chunked path (console.model.book_numpy), which is
+    much faster than this loop interpreted.
     """
-    global _compiled
-    if _compiled is None:
-        fn: KernelFn = run_deltas
+    global _compiled, _loaded
+    if not _loaded:
+        _loaded = True
         if os.environ.get("MDCONSOLE_NO_NUMBA") != "1":
             try:
                 numba: Any = importlib.import_module("numba")
             except ImportError:
                 pass
             else:
-                fn = numba.njit(cache=True, nogil=True)(run_deltas)
-        _compiled = fn
+                _compiled = numba.njit(cache=True, nogil=True)(run_deltas)
     return _compiled
 
 
 def compiled() -> bool:
     """Whether the kernel in use is compiled."""
-    return kernel() is not run_deltas
+    fn = kernel()
+    return fn is not None and fn is not run_deltas
