@@ -266,8 +266,8 @@ async def test_slow_consumer_gets_bounded_batches_and_the_clock_skips_ahead() ->
     spans: dict[int, list[int]] = {}
     for t, ts in seen[2 * len(SYMBOLS) + 2:]:  # after the startup messages
         spans.setdefault(t, []).append(ts)
-    # the event loop ran between batches of at most MAX_STEP_NS of market time
-    assert max(max(v) - min(v) for v in spans.values()) <= feed.MAX_STEP_NS
+    # the event loop ran between turns of about TURN_EVENTS events' worth of market time
+    assert max(max(v) - min(v) for v in spans.values()) <= feed.turn_ns(200_000)
     # the market clock kept within the catch-up limit of the wall clock by skipping ahead
     catch_up_ns = 1e9 * max(1.0, feed.CATCH_UP_EVENTS / 200_000)
     assert seen[-1][1] >= time.time_ns() - catch_up_ns - 500_000_000
@@ -298,3 +298,9 @@ async def test_feed_hub_on_sim_starts_with_full_charts_that_join_live_bars() -> 
         assert len(hub.books["BTC/USD"].levels(0)[0]) >= 50
     finally:
         await hub.stop()
+
+
+def test_loop_turns_shrink_with_the_rate_so_the_ui_keeps_its_frames() -> None:
+    assert feed.turn_ns(200) == feed.MAX_STEP_NS
+    assert feed.turn_ns(100_000) == 5_000_000
+    assert feed.turn_ns(10_000_000) == 1_000_000

@@ -46,7 +46,10 @@ ohlc_dtype = OHLC_DTYPE
 BATCH_NS = 20_000_000
 """Market time generated per loop turn: 20 ms batches keep numpy draws worth their call."""
 MAX_STEP_NS = 50_000_000
-"""Most market time one realtime turn generates before yielding to the event loop."""
+"""Most market time one turn generates before yielding to the event loop."""
+TURN_EVENTS = 500
+"""About this many events per loop turn at most: at stress rates a 50 ms turn would hold the
+loop for 100+ ms and starve the frame pump, so turns shrink with the rate (down to 1 ms)."""
 CATCH_UP_EVENTS = 200_000
 """A realtime stream catches up on at most about this many events (and at most a minute, at
 least a second of market time); further behind (a suspended laptop, a consumer slower than
@@ -207,10 +210,11 @@ async def stream_quotes(
             # a pinned clock runs at wall speed from its start; otherwise it is the wall clock
             catch_up_ns = round(1e9 * max(1.0, min(60.0, CATCH_UP_EVENTS / cfg.rate)))
             await _run_realtime(market, send, None if cfg.start_time is not None else now_ns,
-                                catch_up_ns)
+                                catch_up_ns, turn_ns(cfg.rate))
         else:
+            step_ns = min(BATCH_NS, turn_ns(cfg.rate))
             while True:
-                for event in market.step(BATCH_NS):
+                for event in market.step(step_ns):
                     send(event)
                 await asyncio.sleep(0)  # let the consumers run between batches
     finally:
@@ -221,12 +225,17 @@ async def stream_quotes(
                 _anchors[sim_symbol] = Anchor(cfg.seed, market.now_ns, last, False)
 
 
+def turn_ns(rate: float) -> int:
+    """Market time per loop turn for `rate` events/s: about TURN_EVENTS, within 1..50 ms."""
+    return int(min(MAX_STEP_NS, max(1_000_000, 1e9 * TURN_EVENTS / rate)))
+
+
 async def _run_realtime(
-    market: SimMarket, send: Send, wall_ns: int | None, catch_up_ns: int
+    market: SimMarket, send: Send, wall_ns: int | None, catch_up_ns: int, max_step_ns: int
 ) -> None:
     """Step the market to keep its clock at `wall_ns` (or its own start) plus elapsed time.
 
-    One turn generates at most MAX_STEP_NS of market time, so a consumer slower than the
+    One turn generates at most `max_step_ns` of market time, so a consumer slower than the
     configured rate never blocks the event loop for long; it falls behind instead, and past
     `catch_up_ns` the clock skips ahead (a venue's feed would drop the consumer too).
     """
@@ -236,12 +245,12 @@ async def _run_realtime(
     while True:
         behind = origin + round((loop.time() - wall0) * 1e9) - market.now_ns
         if behind > catch_up_ns:
-            market.skip(behind - MAX_STEP_NS)
-            behind = MAX_STEP_NS
-        for event in market.step(min(behind, MAX_STEP_NS)):
+            market.skip(behind - max_step_ns)
+            behind = max_step_ns
+        for event in market.step(min(behind, max_step_ns)):
             send(event)
         # keep stepping at once while behind; otherwise wait for the next batch's worth
-        await asyncio.sleep(0 if behind > MAX_STEP_NS else BATCH_NS / 1e9)
+        await asyncio.sleep(0 if behind > max_step_ns else BATCH_NS / 1e9)
 
 
 @asynccontextmanager
