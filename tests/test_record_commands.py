@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,10 +140,13 @@ def test_export_of_an_unknown_kind_names_the_choices(
     assert "trades, book, bars, quotes" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is not None, reason="pyarrow installed")
 def test_parquet_export_without_pyarrow_names_the_extra_to_install(
-    recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # a None entry makes `import pyarrow` fail as it does where the extra is not installed
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     assert export(recording, kind="trades", fmt="parquet", out=tmp_path / "t.parquet") == 2
     assert "mdconsole[parquet]" in capsys.readouterr().err
 
