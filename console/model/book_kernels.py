@@ -10,13 +10,12 @@ makes it stop and hand that one delta back to the Python code of the book.
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from console.model.jit import njit_or_none
 
 I8 = npt.NDArray[np.int64]
 NO_BID = -(2**63)
@@ -176,13 +175,7 @@ def kernel() -> KernelFn | None:
     global _compiled, _loaded
     if not _loaded:
         _loaded = True
-        if os.environ.get("MDCONSOLE_NO_NUMBA") != "1":
-            try:
-                numba: Any = importlib.import_module("numba")
-            except ImportError:
-                pass
-            else:
-                _compiled = numba.njit(cache=True, nogil=True)(run_deltas)
+        _compiled = njit_or_none(run_deltas)
     return _compiled
 
 

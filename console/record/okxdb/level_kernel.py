@@ -9,12 +9,11 @@ MDCONSOLE_NO_NUMBA=1 turns it off.
 
 from __future__ import annotations
 
-import importlib
-import os
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+
+from console.model.jit import njit_or_none
 
 ScanFn = Callable[..., int]
 
@@ -122,11 +121,5 @@ def kernel() -> ScanFn | None:
     global _kernel, _looked
     if not _looked:
         _looked = True
-        if os.environ.get("MDCONSOLE_NO_NUMBA") != "1":
-            try:
-                numba: Any = importlib.import_module("numba")
-            except ImportError:
-                pass
-            else:
-                _kernel = numba.njit(cache=True, nogil=True)(scan_levels)
+        _kernel = njit_or_none(scan_levels)
     return _kernel
