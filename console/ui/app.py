@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Footer
@@ -22,11 +23,14 @@ from textual.widgets import Footer
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
 from console.ui.candles import CandlesPane
+from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
 from console.ui.market_view import MarketView
 from console.ui.palette import Palette
 from console.ui.quotes import QuotesPane
 from console.ui.status import StatusLine
+from console.ui.tape import TapePane
 from themes.trading import DEFAULT_THEME, TRADING_VARIABLES, builtin_themes
+from themes.user import load_user_themes, user_themes_dir
 
 TIMEFRAME_ORDER: tuple[int, ...] = tuple(sorted(TIMEFRAMES.values()))
 
@@ -34,7 +38,7 @@ STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
 
-class MDConsoleApp(App[int]):
+class MDConsoleApp(LayoutMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
 
     CSS_PATH = "app.tcss"
@@ -91,10 +95,18 @@ class MDConsoleApp(App[int]):
         return dict(TRADING_VARIABLES)
 
     def compose(self) -> ComposeResult:
-        quotes = QuotesPane(id="quotes")
-        quotes.border_title = "Watchlist"
-        yield quotes
-        yield CandlesPane(id="candles")
+        # Left: watchlist, chart, blotter. Side column (narrowed or hidden on small terminals,
+        # see console/ui/layout.py): ladder, order entry, tape. Pane ids are the cycle order's.
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                quotes = QuotesPane(id="quotes")
+                quotes.border_title = "Watchlist"
+                yield quotes
+                yield CandlesPane(id="candles")
+            with Vertical(id="side"):
+                tape = TapePane(id="tape")
+                tape.border_title = "Tape"
+                yield tape
         yield StatusLine(id="status")
         yield Footer()
 
@@ -118,6 +130,8 @@ class MDConsoleApp(App[int]):
         self.quotes_pane.focus()
         if self._note:
             self.notify(self._note, severity="warning")
+        for note in self.startup_notes:
+            self.notify(note, severity="warning", timeout=10)
         if self._start_view:
             self.run_worker(self._bring_up_view(), name="start-feed", exit_on_error=False)
         self.set_interval(self._frame_interval, self._frame, name="frame-pump")
@@ -136,6 +150,7 @@ class MDConsoleApp(App[int]):
         palette = Palette.from_theme(theme)
         self.quotes_pane.set_palette(palette)
         self.candles_pane.set_palette(palette)
+        self.query_one(TapePane).set_palette(palette)
 
     # -- the frame pump -----------------------------------------------------------------------
 
@@ -148,8 +163,15 @@ class MDConsoleApp(App[int]):
             quotes.sync(view)
             candles = self.candles_pane
             if not candles.symbol and quotes.selected:
+                if self.layout_state.symbol in quotes.symbols:
+                    quotes.select(self.layout_state.symbol)
                 candles.show(quotes.selected, self._timeframe_s)
+                if self.layout_state.maximized:
+                    self.maximize_pane(self.layout_state.maximized)
             candles.sync(view)
+            tape = self.query_one(TapePane)
+            tape.show(candles.symbol)
+            tape.sync(view)
         done = time.perf_counter()
         self.frames += 1
         self.frame_ms.append((done - now) * 1000.0)
@@ -157,6 +179,7 @@ class MDConsoleApp(App[int]):
         if done >= self._status_due:
             self._status_due = done + STATUS_EVERY_S
             self._update_status()
+            self.remember_layout(self.candles_pane.symbol, self._timeframe_s)
         waiters, self._frame_waiters = self._frame_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -267,9 +290,15 @@ async def run_console(
     else:
         provider_config = dict(config or {})
         keymap = {}
+    layout_file = state_path()
+    saved, layout_warning = load_state(layout_file)
+    watchlist = list(symbols or merge_watchlist(console.symbols, saved.watchlist))
+    user_themes, theme_errors = load_user_themes(
+        user_themes_dir(config.source if isinstance(config, Config) else "")
+    )
     hub = FeedHub(
         provider,
-        list(symbols or console.symbols),
+        watchlist,
         config=provider_config,
         first_quote_timeout=console.first_quote_timeout,
     )
@@ -280,7 +309,12 @@ async def run_console(
         timeframe_s=TIMEFRAMES[console.timeframe],
         theme=console.theme,
         keymap=keymap,
+        extra_themes=user_themes,
     )
+    app.load_layout(layout_file)
+    app.startup_notes = [n for n in (layout_warning, *theme_errors) if n]
+    if app.layout_state.timeframe_s in TIMEFRAME_ORDER:
+        app._timeframe_s = app.layout_state.timeframe_s
     try:
         code = await app.run_async(headless=headless)
     finally:

@@ -21,6 +21,8 @@ ROLE_VARIABLES: dict[str, str] = {
     "axis": "axis",
     "label": "axis-label",
     "header": "header",
+    "working": "working",
+    "fill": "fill",
 }
 """Colour role used by the panes -> theme variable holding its colour."""
 
