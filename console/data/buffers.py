@@ -570,6 +570,21 @@ class OhlcBuffer:
         hdr[_H_SEQ] = self._seq
         return k
 
+    def drop_newest(self, count: int) -> int:
+        """Removes the newest `count` rows (a replay seeking back); returns how many went."""
+        self._check_writable()
+        hdr = self._hdr
+        first, last = int(hdr[_H_FIRST]), int(hdr[_H_LAST])
+        k = max(0, min(int(count), last - first))
+        if k == 0:
+            return 0
+        self._seq += 1
+        hdr[_H_SEQ] = self._seq
+        hdr[_H_LAST] = last - k
+        self._seq += 1
+        hdr[_H_SEQ] = self._seq
+        return k
+
     def _drop_pages(self, start_slot: int, count: int) -> None:
         """Lets the kernel drop this mapping's pages of a file buffer (they stay in the file)."""
         mm = self._mm

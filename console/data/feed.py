@@ -78,7 +78,7 @@ class FeedError(ProviderError):
 class _SymbolState:
     """Everything the hub keeps for one symbol, gathered so ingest does one dict lookup."""
 
-    __slots__ = ("book", "buf_1m", "buf_1s", "quote", "quoted", "sampler", "tape")
+    __slots__ = ("book", "buf_1m", "buf_1s", "quote", "quoted", "sampler", "tape", "ts")
 
     def __init__(
         self, book: Book, quote: QuoteState, tape: TradeTape, buf_1s: OhlcBuffer, buf_1m: OhlcBuffer
@@ -90,6 +90,7 @@ class _SymbolState:
         self.buf_1m = buf_1m
         self.sampler: Sampler | None = None  # created after backfill so it continues the history
         self.quoted = False
+        self.ts = 0  # exchange time of the newest event (the staleness clock on a replay)
 
 
 class FeedHub:
@@ -140,6 +141,8 @@ class FeedHub:
             raise FeedError(f"clock must be 'auto', 'wall' or 'market', got {clock!r}")
         self.clock: Literal["auto", "wall", "market"] = clock
         self.market_ns = 0  # newest trade time seen (epoch ns)
+        self.seeks = 0  # replay seeks seen; readers keeping per-time state reset when it moves
+        self._seek_pending: set[str] = set()  # symbols whose bars are cut at their next trade
         self._market_recv_ns = 0  # local time that trade arrived
 
         self.module: ProviderModule | None = None
@@ -509,8 +512,13 @@ class FeedHub:
         current = self.status.get(self.provider_name)
         if current is None:
             return
-        newest = max((st.quote.updated_ns for st in self._state.values()), default=0)
-        quiet_s = (now - newest) / 1e9
+        if self.bar_clock == "market":
+            # A replay (paused or not) is as fresh as its own clock says, never wall-clock stale.
+            newest = max((st.ts for st in self._state.values()), default=0)
+            quiet_s = (self.market_ns - newest) / 1e9 if self.market_ns else 0.0
+        else:
+            newest = max((st.quote.updated_ns for st in self._state.values()), default=0)
+            quiet_s = (now - newest) / 1e9
         if current.state == "live" and quiet_s > self.stale_after:
             self._set_status("stale", f"no data for {quiet_s:.0f} s")
         elif current.state == "stale" and quiet_s <= self.stale_after:
@@ -540,13 +548,17 @@ class FeedHub:
         if st is not None:
             st.book.apply_delta(ev)
             st.quote.updated_ns = time.time_ns()
+            st.ts = ev.ts
 
     def _on_trade(self, ev: Trade) -> None:
         st = self._state.get(ev.symbol)
         if st is None:
             return
         now = time.time_ns()
+        if self._seek_pending and ev.symbol in self._seek_pending:
+            self._cut_after_seek(st, ev.symbol, ev.ts)
         st.tape.append(ev)
+        st.ts = ev.ts
         st.quote.on_trade(ev, now)
         ts = ev.ts or now
         if ts > self.market_ns:
@@ -563,6 +575,7 @@ class FeedHub:
         if st is not None:
             st.book.apply_snapshot(ev)
             st.quote.updated_ns = time.time_ns()
+            st.ts = ev.ts
 
     def _on_quote(self, ev: Quote) -> None:
         st = self._state.get(ev.symbol)
@@ -581,6 +594,36 @@ class FeedHub:
             self.symbol_status[ev.symbol] = ev
         else:
             self.status[ev.provider] = ev
+            if ev.state == "resync" and ev.detail == "seek":
+                self._on_seek()
+
+    def _on_seek(self) -> None:
+        """A replay jumped: the tape is cleared now; bars are cut at each symbol's next trade,
+        the first of the new timeline (the seek status carries no target time)."""
+        self.seeks += 1
+        for sym, st in self._state.items():
+            st.tape.clear()
+            self._seek_pending.add(sym)
+
+    def _cut_after_seek(self, st: _SymbolState, symbol: str, ts_ns: int) -> None:
+        """Drops bars from the second of `ts_ns` on and restarts the sampler before it.
+
+        The 1 m bar of that minute is rebuilt from the 1 s bars before the cut, so it keeps the
+        trades seen before the seek point and none after it.
+        """
+        self._seek_pending.discard(symbol)
+        # A seek back moves the market clock back too (it only ever advances otherwise).
+        self.market_ns = ts_ns
+        self._market_recv_ns = time.time_ns()
+        sec = ts_ns // 1_000_000_000
+        minute = sec - sec % 60
+        _drop_from(st.buf_1s, sec)
+        _drop_from(st.buf_1m, minute)
+        seconds = st.buf_1s.read(60)
+        part = seconds[seconds["time"] >= minute]
+        if len(part):
+            st.buf_1m.push(resample(part, 60))
+        st.sampler = Sampler(st.buf_1s, st.buf_1m)
 
     def _bad_event(self, event: object, exc: Exception) -> None:
         self.bad_events += 1
@@ -660,9 +703,13 @@ class FeedHub:
 
     def staleness_s(self, symbol: str, now_ns: int | None = None) -> float:
         """Seconds since the last event for `symbol` arrived (infinite before the first)."""
-        updated = self._symbol(symbol).quote.updated_ns
+        st = self._symbol(symbol)
+        updated = st.quote.updated_ns
         if updated == 0:
             return math.inf
+        if now_ns is None and self.bar_clock == "market" and self.market_ns:
+            # On a replay, staleness is market time since the symbol's last event.
+            return max(0.0, (self.market_ns - st.ts) / 1e9) if st.ts else math.inf
         now = time.time_ns() if now_ns is None else now_ns
         return max(0.0, (now - updated) / 1e9)
 
@@ -691,6 +738,16 @@ class FeedHub:
     def _warn(self, message: str) -> None:
         log.warning("%s", message)
         self.warnings.append(message)
+
+
+def _drop_from(buf: OhlcBuffer, time_s: int) -> None:
+    """Removes a buffer's newest rows whose bar starts at or after `time_s`."""
+    newest = buf.read(1)
+    if not len(newest) or int(newest["time"][0]) < time_s:
+        return
+    rows = buf.read()
+    keep = int(np.searchsorted(rows["time"], time_s, side="left"))
+    buf.drop_newest(len(rows) - keep)
 
 
 def _start_resource_tracker() -> None:

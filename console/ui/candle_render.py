@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,7 @@ class CandleFrame:
     rows: list[list[Run]] = field(default_factory=list)
     lo: float = math.nan
     hi: float = math.nan
+    candles: int = 0  # candles drawn
 
 
 def glyph_for(upper: int, lower: int) -> str:
@@ -175,16 +177,18 @@ def time_format(timeframe_s: int) -> str:
     return "%m-%d"
 
 
-def time_axis(times: np.ndarray, timeframe_s: int, width: int, offset: int) -> str:
-    """A time-axis line `width` wide; candle i sits at column `offset + i`. Times are UTC."""
+def time_axis(
+    times: np.ndarray, timeframe_s: int, width: int, offset: int, spacing: int = 1
+) -> str:
+    """A time-axis line `width` wide; candle i sits at column `offset + i * spacing`. UTC."""
     line = [" "] * width
     fmt = time_format(timeframe_s)
     label_len = len(time.strftime(fmt, time.gmtime(0)))
-    step = time_step(timeframe_s, label_len + 2)
+    step = time_step(timeframe_s, -(-(label_len + 2) // max(spacing, 1)))
     free_from = 0
     placed = False
     for i, t in enumerate(times.tolist()):
-        col = offset + i
+        col = offset + i * spacing
         if t % step or col < free_from or col + label_len > width:
             continue
         line[col : col + label_len] = time.strftime(fmt, time.gmtime(t))
@@ -194,9 +198,62 @@ def time_axis(times: np.ndarray, timeframe_s: int, width: int, offset: int) -> s
         # Too few candles to reach a round time: still date the chart by its first candle.
         col = min(offset, width - label_len)
         if col >= 0:
-            first = int(times[max(col - offset, 0)])
+            first = int(times[min(max((col - offset) // max(spacing, 1), 0), len(times) - 1)])
             line[col : col + label_len] = time.strftime(fmt, time.gmtime(first))
     return "".join(line)
+
+
+@dataclass(slots=True)
+class StudyPanel:
+    """A lower study in place of volume: one value per bar on a fixed or fitted scale."""
+
+    name: str
+    values: np.ndarray
+    lo: float = math.nan  # NaN: fit to the values shown
+    hi: float = math.nan
+    decimals: int = 2
+
+
+LINE_GLYPH = "╌"
+"""Horizontal price lines (orders, stops, position): light dashes under the candles."""
+
+OVERLAY_GLYPH = "·"
+"""Overlay points (VWAP): one dot per bar, behind the candles."""
+
+
+def price_row(price: float, lo: float, hi: float, height: int) -> int:
+    """The row (0 at the top) holding `price`, or -1 outside the scale."""
+    if not (lo <= price <= hi) or not hi > lo:
+        return -1
+    return min(max(int((hi - price) / (hi - lo) * height), 0), height - 1)
+
+
+def level_cells(values: np.ndarray, lo: float, hi: float, height: int) -> np.ndarray:
+    """Eighth-block indices filling each column from the bottom up to its value on lo..hi."""
+    n = len(values)
+    if height <= 0 or n == 0 or not hi > lo:
+        return np.zeros((max(height, 0), n), dtype=np.int8)
+    v = np.where(np.isfinite(values), values, lo)
+    eighths = np.clip(np.round((v - lo) / (hi - lo) * (height * 8)), 0, height * 8)
+    eighths = np.where(np.isfinite(values), np.maximum(eighths, 1), 0)  # a value always shows
+    rows_from_bottom = np.arange(height)[:, None] * 8
+    cells = np.clip(eighths[None, :] - rows_from_bottom, 0, 8).astype(np.int8)
+    return cells[::-1]
+
+
+def study_range(panel: StudyPanel) -> tuple[float, float]:
+    """The panel's scale: its fixed bounds, or the finite values' span (padded if flat)."""
+    lo, hi = panel.lo, panel.hi
+    if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
+        return lo, hi
+    finite = panel.values[np.isfinite(panel.values)]
+    if finite.shape[0] == 0:
+        return (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi <= lo:
+        pad = max(abs(lo) * 0.01, 1.0)
+        return lo - pad, hi + pad
+    return lo, hi
 
 
 def layout(
@@ -207,69 +264,125 @@ def layout(
     timeframe_s: int,
     decimals: int,
     volume_rows: int | None = None,
+    spacing: int = 1,
+    lines: Sequence[tuple[float, str]] = (),
+    overlay: np.ndarray | None = None,
+    study: StudyPanel | None = None,
+    span: tuple[float, float] | None = None,
 ) -> CandleFrame:
     """Lay out the newest bars that fit into a `width` x `height` chart.
 
-    Rows: candles, then volume beneath, then the time axis; the price axis is on the right.
+    Rows: candles, then volume (or `study`) beneath, then the time axis; the price axis is on
+    the right. Each candle takes `spacing` columns. `lines` are (price, kind) drawn across the
+    chart in role "line-<kind>"; `overlay` is one price per bar (as many as `bars`, e.g. VWAP)
+    dotted in role "vwap"; `span` fixes the price scale instead of fitting the candles.
     Roles: "up", "down", "vol-up", "vol-down", "axis", "label", "last-up", "last-down".
     """
     frame = CandleFrame(width, height)
     if width <= 0 or height <= 0:
         return frame
+    spacing = max(int(spacing), 1)
     if volume_rows is None:
         volume_rows = 3 if height >= 16 else (2 if height >= 10 else 0)
     chart_h = max(height - volume_rows - 1, 1)
     volume_rows = max(min(volume_rows, height - chart_h - 1), 0)
     axis_rows = height - chart_h - volume_rows
 
-    shown_hint = bars[-max(width, 1) :]
-    lo, hi = price_range(shown_hint)
+    shown_hint = bars[-max(width // spacing, 1) :]
+    lo, hi = span if span is not None else price_range(shown_hint)
     label_w = max(len(f"{lo:.{decimals}f}"), len(f"{hi:.{decimals}f}"))
     axis_w = label_w + 2  # "┤" tick, a space, then the label
     columns = max(width - axis_w, 0)
-    shown = bars[-columns:] if columns else bars[:0]
-    if len(shown) != len(shown_hint):
+    fit = columns // spacing
+    shown = bars[len(bars) - fit :] if fit else bars[:0]
+    if len(shown) != len(shown_hint) and span is None:
         lo, hi = price_range(shown)
     frame.lo, frame.hi = lo, hi
-    n = len(shown)
-    pad = columns - n  # fewer candles than columns: right-align them, like a live chart
+    n = frame.candles = len(shown)
+    pad = columns - n * spacing  # fewer candles than columns: right-align them, like live
 
     up = shown["close"] >= shown["open"]
     cells = candle_cells(
         shown["open"], shown["high"], shown["low"], shown["close"], lo, hi, chart_h
     )
-    labels = price_labels(lo, hi, chart_h, decimals)
+    chars = _spread(_GLYPH_ARRAY[cells], spacing)
+    roles = _spread(np.where(up, _ROLE["up"], _ROLE["down"])[None, :].repeat(chart_h, 0), spacing)
+    roles[chars == " "] = -1
+    labels: dict[int, tuple[str, str]] = {
+        r: (s, "label") for r, s in price_labels(lo, hi, chart_h, decimals).items()
+    }
+    if overlay is not None and n:
+        values = np.asarray(overlay, dtype=np.float64)[len(overlay) - n :]
+        for i, v in enumerate(values.tolist()):
+            row = price_row(v, lo, hi, chart_h) if math.isfinite(v) else -1
+            col = i * spacing
+            if row >= 0 and chars[row, col] == " ":
+                chars[row, col] = OVERLAY_GLYPH
+                roles[row, col] = _ROLE["vwap"]
+    for price, kind in lines:
+        row = price_row(price, lo, hi, chart_h)
+        if row < 0:
+            continue
+        blank = chars[row] == " "
+        chars[row, blank] = LINE_GLYPH
+        roles[row, blank] = _role(f"line-{kind}")
+        labels = {r: lab for r, lab in labels.items() if abs(r - row) > 1}
+        labels[row] = (f"{price:.{decimals}f}", f"line-{kind}")
     last_row = -1
-    last_up = True
     if n:
         last_close = float(shown["close"][-1])
-        if math.isfinite(last_close):
-            last_row = min(max(int((hi - last_close) / (hi - lo) * chart_h), 0), chart_h - 1)
-            last_up = bool(up[-1])
-            labels = {r: s for r, s in labels.items() if abs(r - last_row) > 1}
-            labels[last_row] = f"{last_close:.{decimals}f}"
+        last_row = price_row(last_close, lo, hi, chart_h) if math.isfinite(last_close) else -1
+        if last_row >= 0:
+            labels = {r: lab for r, lab in labels.items() if abs(r - last_row) > 1}
+            labels[last_row] = (
+                f"{last_close:.{decimals}f}", "last-up" if bool(up[-1]) else "last-down"
+            )
 
     lead: list[Run] = [(" " * pad, "axis")] if pad else []
     bare_axis: Run = ("│" + " " * (axis_w - 1), "axis")
-    candle_rows = _coloured_rows(cells, _GLYPH_ARRAY, up, "up", "down")
-    for y in range(chart_h):
-        row = lead + candle_rows[y]
+    for y, runs in enumerate(_runs(chars, roles)):
+        out = lead + runs
         label = labels.get(y)
         if label is None:
-            row.append(bare_axis)
+            out.append(bare_axis)
         else:
-            role = ("last-up" if last_up else "last-down") if y == last_row else "label"
-            row.append(("┤", "axis"))
-            row.append((" " + label.rjust(label_w), role))
-        frame.rows.append(row)
+            out.append(("┤", "axis"))
+            out.append((" " + label[0][:label_w].rjust(label_w), label[1]))
+        frame.rows.append(out)
 
     if volume_rows:
-        vcells = volume_cells(shown["volume"], volume_rows)
-        for row in _coloured_rows(vcells, _VOLUME_ARRAY, up, "vol-up", "vol-down"):
-            frame.rows.append([*lead, *row, bare_axis])
+        if study is None:
+            vcells = volume_cells(shown["volume"], volume_rows)
+            vup = up
+            note = ""
+        else:
+            values = np.asarray(study.values, dtype=np.float64)[len(study.values) - n :]
+            s_lo, s_hi = study_range(StudyPanel(study.name, values, study.lo, study.hi))
+            vcells = level_cells(values, s_lo, s_hi, volume_rows)
+            finite = values[np.isfinite(values)]
+            # Fixed scales (RSI, OBI) colour by side of their middle; fitted ones (CVD) by
+            # direction, so a falling CVD reads as selling even while still positive.
+            if math.isfinite(study.lo):
+                vup = ~(values < (s_lo + s_hi) / 2)
+            else:
+                vup = ~(np.diff(values, prepend=values[:1]) < 0)
+            last = float(finite[-1]) if finite.shape[0] else math.nan
+            note = f"{last:.{study.decimals}f}" if math.isfinite(last) else "—"
+        vchars = _spread(_VOLUME_ARRAY[vcells], spacing)
+        vroles = _spread(
+            np.where(vup, _ROLE["vol-up"], _ROLE["vol-down"])[None, :].repeat(volume_rows, 0),
+            spacing,
+        )
+        vroles[vchars == " "] = -1
+        for y, runs in enumerate(_runs(vchars, vroles)):
+            if y == 0 and study is not None:
+                tail: list[Run] = [("┤", "axis"), (" " + note[:label_w].rjust(label_w), "label")]
+            else:
+                tail = [bare_axis]
+            frame.rows.append([*lead, *runs, *tail])
 
     if axis_rows:
-        axis_line = time_axis(shown["time"], timeframe_s, columns, pad)
+        axis_line = time_axis(shown["time"], timeframe_s, columns, pad, spacing)
         frame.rows.append([(axis_line + " " * axis_w, "label")])
     while len(frame.rows) < height:
         frame.rows.append([(" " * width, "axis")])
@@ -280,35 +393,56 @@ def layout(
 
 _GLYPH_ARRAY = np.array(GLYPHS)
 _VOLUME_ARRAY = np.array(list(VOLUME_GLYPHS))
+_ROLE_NAMES: list[str] = ["up", "down", "vol-up", "vol-down", "vwap"]
+_ROLE: dict[str, int] = {name: i for i, name in enumerate(_ROLE_NAMES)}
 
 
-def _coloured_rows(
-    cells: np.ndarray, glyphs: np.ndarray, up: np.ndarray, up_role: str, down_role: str
-) -> list[list[Run]]:
-    """Rows of runs for a (rows, n) glyph-index array coloured per column by direction.
+def _role(name: str) -> int:
+    """The code of a colour role, registering new ones (line kinds) on first use."""
+    code = _ROLE.get(name)
+    if code is None:
+        code = _ROLE[name] = len(_ROLE_NAMES)
+        _ROLE_NAMES.append(name)
+    return code
 
-    A blank cell takes the colour of the cell before it, so a row breaks into runs only where
-    two drawn cells of opposite direction meet: a handful of segments instead of one per
-    candle.
+
+def _spread(grid: np.ndarray, spacing: int) -> np.ndarray:
+    """Columns of `grid` placed `spacing` apart (blank or -1 between), a writable copy."""
+    if spacing == 1:
+        return grid.copy()
+    rows, n = grid.shape
+    out = np.full((rows, n * spacing), " " if grid.dtype.kind == "U" else -1, dtype=grid.dtype)
+    out[:, ::spacing] = grid
+    return out
+
+
+def _runs(chars: np.ndarray, roles: np.ndarray) -> list[list[Run]]:
+    """Rows of runs from a character grid and a role-code grid (-1 = blank).
+
+    A blank cell takes the role of the cell before it, so a row breaks into runs only where
+    two drawn cells of different roles meet: a handful of segments instead of one per candle.
     """
-    rows, n = cells.shape
+    rows, n = chars.shape
     if n == 0:
         return [[] for _ in range(rows)]
     cols = np.arange(n)
-    source = np.maximum.accumulate(np.where(cells != 0, cols, -1), axis=1)
-    colour = up[np.maximum(source, 0)]
-    texts = glyphs[cells]
+    drawn = roles >= 0
+    source = np.maximum.accumulate(np.where(drawn, cols, -1), axis=1)
+    first = np.where(drawn.any(axis=1), drawn.argmax(axis=1), 0)
+    source = np.where(source < 0, first[:, None], source)
+    filled = np.take_along_axis(roles, source, axis=1)
+    filled = np.where(filled < 0, 0, filled)
     out: list[list[Run]] = []
     for y in range(rows):
-        text = "".join(texts[y].tolist())
-        row_colour = colour[y]
-        cuts = (np.flatnonzero(row_colour[1:] != row_colour[:-1]) + 1).tolist()
+        text = "".join(chars[y].tolist())
+        row_role = filled[y]
+        cuts = (np.flatnonzero(row_role[1:] != row_role[:-1]) + 1).tolist()
         bounds = [0, *cuts, n]
-        flags = row_colour[bounds[:-1]].tolist()
+        codes = row_role[bounds[:-1]].tolist()
         out.append(
             [
-                (text[a:b], up_role if is_up else down_role)
-                for a, b, is_up in zip(bounds[:-1], bounds[1:], flags, strict=True)
+                (text[a:b], _ROLE_NAMES[c])
+                for a, b, c in zip(bounds[:-1], bounds[1:], codes, strict=True)
             ]
         )
     return out
