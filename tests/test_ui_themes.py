@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.theme import BUILTIN_THEMES
 
+from console.ui.app import MDConsoleApp
 from console.ui.palette import Palette
 from themes.trading import (
+    BUILTIN_SPECS,
     DEFAULT_THEME,
     TRADING_VARIABLES,
     ThemeError,
     builtin_themes,
     theme_from_mapping,
 )
+from themes.user import load_theme_file, load_user_themes, user_themes_dir
 
 
 def hex_of(style_colour: object) -> str:
@@ -74,3 +79,91 @@ def test_palette_composites_translucent_colours_over_the_background() -> None:
     palette = Palette.from_theme(theme)
     # Half-transparent white over black is mid grey, not white.
     assert hex_of(palette.style("vol-up").color) in ("#7f7f7f", "#808080")
+
+
+def test_four_themes_ship_dark_light_high_contrast_and_amber() -> None:
+    names = [t.name for t in builtin_themes()]
+    assert names == ["mdconsole-dark", "mdconsole-light", "mdconsole-high-contrast",
+                     "mdconsole-amber"]
+    assert [t.dark for t in builtin_themes()] == [True, False, True, True]
+
+
+def test_working_order_and_fill_colours_reach_the_palette() -> None:
+    theme = theme_from_mapping(
+        "t", {"primary": "#123456", "variables": {"working": "#abcdef", "fill": "#fedcba"}}
+    )
+    palette = Palette.from_theme(theme)
+    assert hex_of(palette.style("working").color) == "#abcdef"
+    assert hex_of(palette.style("fill").color) == "#fedcba"
+
+
+def test_high_contrast_colours_are_exact_in_a_256_colour_terminal() -> None:
+    from rich.color import ColorSystem
+    from textual.color import Color
+
+    spec = BUILTIN_SPECS["mdconsole-high-contrast"]
+    colours = [v for k, v in spec.items() if isinstance(v, str)]
+    colours += list(spec["variables"].values())  # type: ignore[union-attr]
+    for value in colours:
+        rich = Color.parse(value).rich_color
+        assert rich.downgrade(ColorSystem.EIGHT_BIT).get_truecolor() == rich.get_truecolor(), value
+
+
+def test_user_theme_files_load_and_a_bad_one_is_reported_by_file_and_key(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ocean.toml").write_text(
+        'primary = "#0077be"\nbackground = "#001f3f"\n[variables]\nbid = "#00ffaa"\n'
+    )
+    (tmp_path / "broken.toml").write_text('primary = "#0077be"\n[variables]\nup = "sea"\n')
+    (tmp_path / "named.toml").write_text('name = "deep"\nprimary = "#0077be"\n')
+    themes, errors = load_user_themes(tmp_path)
+    assert [t.name for t in themes] == ["deep", "ocean"]
+    assert themes[1].variables["bid"] == "#00ffaa"
+    assert len(errors) == 1
+    assert "broken.toml" in errors[0] and "variables.up = 'sea' is not a colour" in errors[0]
+
+
+def test_user_theme_may_not_take_a_shipped_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text('name = "mdconsole-dark"\nprimary = "#000000"\n')
+    with pytest.raises(ThemeError, match="is a shipped theme"):
+        load_theme_file(path)
+
+
+def test_user_theme_with_broken_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text("primary = \n")
+    with pytest.raises(ThemeError, match=r"x\.toml: not valid TOML"):
+        load_theme_file(path)
+
+
+def test_themes_dir_sits_beside_the_config_file(tmp_path: Path) -> None:
+    assert user_themes_dir(str(tmp_path / "config.toml")) == tmp_path / "themes"
+
+
+async def test_user_theme_is_selectable_in_the_app_and_repaints_the_panes() -> None:
+    from tests.test_ui_app import quotes_show_numbers, sim_hub, until
+
+    mine = theme_from_mapping("mine", {"primary": "#123456", "surface": "#102030"})
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1, extra_themes=[mine])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        app.theme = "mine"
+        await until(app, lambda: quotes_show_numbers(app))
+        header = next(iter(app.quotes_pane.render_line(0))).style
+        assert header is not None and hex_of(header.bgcolor) == "#102030"
+        await pilot.press("q")
+
+
+async def test_no_color_environment_turns_the_output_monochrome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from textual.filter import Monochrome
+
+    from tests.test_ui_app import sim_hub
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
+    assert app.no_color
+    assert any(isinstance(f, Monochrome) for f in app._filters)

@@ -174,7 +174,7 @@ BUILTIN_SPECS: dict[str, dict[str, object]] = {
             "ask": "#ff5f5f",
             "up": "#00ff00",
             "down": "#ff5f5f",
-            "stale": "#a8a8a8",
+            "stale": "#949494",
             "volume-up": "#008700",
             "volume-down": "#870000",
             "axis": "#ffffff",

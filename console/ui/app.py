@@ -22,7 +22,7 @@ from textual.widgets import Footer
 
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
-from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions
+from console.ui.candles import CandlesPane
 from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
 from console.ui.market_view import MarketView
 from console.ui.palette import Palette
@@ -38,7 +38,7 @@ STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
 
-class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
+class MDConsoleApp(LayoutMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
 
     CSS_PATH = "app.tcss"
@@ -50,7 +50,6 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
         Binding("t", "timeframe(1)", "Timeframe +", id="timeframe.next"),
         Binding("T", "timeframe(-1)", "Timeframe −", show=False, id="timeframe.prev"),
         Binding("f2", "next_theme", "Theme", id="theme.next"),
-        *CHART_BINDINGS,
     ]
 
     def __init__(
@@ -208,7 +207,9 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
         if not self._view_ready:
             status.update_from(self.view, self.provider, self.fps, render_ms, "starting feed…")
             return
-        status.update_from(self.view, self.provider, self.fps, render_ms, self._note)
+        status.update_from(
+            self.view, self.provider, self.fps, render_ms, self._note, **self.status_context()
+        )
         warnings: list[str] = getattr(self.view, "warnings", [])
         for warning in warnings[self._warnings_shown :]:
             # Non-fatal feed problems (e.g. no history) are worth a toast, not a dead pane.
@@ -314,8 +315,6 @@ async def run_console(
     )
     app.load_layout(layout_file)
     app.startup_notes = [n for n in (layout_warning, *theme_errors) if n]
-    if app.layout_state.timeframe_s in TIMEFRAME_ORDER:
-        app._timeframe_s = app.layout_state.timeframe_s
     try:
         code = await app.run_async(headless=headless)
     finally:

@@ -18,6 +18,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
+from console.data.provider import TIMEFRAMES
+from console.ui.commands import ConsoleCommands
+from console.ui.help import HelpScreen, key_rows
+from console.ui.search import Listing, SymbolSearch
+
 ENV_STATE_DIR = "MDCONSOLE_STATE_DIR"
 STATE_FILE = "layout.json"
 
@@ -86,7 +91,11 @@ class LayoutMixin(App[int]):
 
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
 
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("slash", "symbol_search", "Search", id="search"),
         Binding("z", "toggle_maximize", "Zoom", id="layout.maximize"),
         Binding("f6", "cycle_pane(1)", "Next pane", show=False, id="layout.next"),
         Binding("shift+f6", "cycle_pane(-1)", "Prev pane", show=False, id="layout.prev"),
@@ -98,6 +107,7 @@ class LayoutMixin(App[int]):
     startup_notes: Sequence[str] = ()
     """Warnings found before the app ran (bad theme files, damaged state), shown at mount."""
     _saved_state: bytes = b""
+    _timeframe_s: int
 
     def visible_panes(self) -> list[Widget]:
         """Panes present and shown, in cycle order."""
@@ -172,6 +182,55 @@ class LayoutMixin(App[int]):
                 return True
         return False
 
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(key_rows(self, self.visible_panes())))
+
+    def action_symbol_search(self) -> None:
+        if isinstance(self.screen, SymbolSearch):
+            return
+        self.push_screen(SymbolSearch(), self.add_to_watchlist)
+
+    def add_to_watchlist(self, pick: Listing | None) -> None:
+        """Watch the picked symbol: chart it if streamed, else save it for the next start."""
+        if pick is None:
+            return
+        view = getattr(self, "view", None)
+        quotes = getattr(view, "quotes", {})
+        chart = getattr(self, "chart", None)
+        if pick.symbol in quotes and callable(chart):
+            chart(pick.symbol)
+            return
+        provider = str(getattr(self, "provider", ""))
+        if pick.provider != provider:
+            self.notify(f"{pick.symbol} is listed by {pick.provider}; this console streams "
+                        f"{provider}. Start it with that provider to watch it.",
+                        severity="warning", timeout=8)
+            return
+        state = self.layout_state
+        if pick.symbol not in state.watchlist:
+            state.watchlist.append(pick.symbol)
+            self._saved_state = b""  # forces the next save
+        add = getattr(view, "add_symbol", None)
+        if callable(add):
+            add(pick.symbol)
+            self.notify(f"{pick.symbol} added to the watchlist", timeout=3)
+        else:
+            self.notify(f"{pick.symbol} added to the watchlist; it streams from the next start",
+                        timeout=6)
+
+    def status_context(self) -> dict[str, str]:
+        """Symbol, account and mode for the status bar (from the trading session if any)."""
+        trading = getattr(self, "trading", None)
+        candles = self.screen_stack[0].query("#candles")
+        symbol = str(getattr(candles.first(), "symbol", "")) if candles else ""
+        return {
+            "symbol": symbol,
+            "account": str(getattr(trading, "account", "")) if trading is not None else "",
+            "mode": str(getattr(trading, "mode", "")) if trading is not None else "",
+        }
+
     def load_layout(self, path: Path | None) -> str:
         """Read the saved layout from `path` (None: defaults, nothing saved); returns a warning."""
         self.layout_path = path
@@ -180,13 +239,17 @@ class LayoutMixin(App[int]):
             return ""
         state, warning = load_state(path)
         self.layout_state = state
+        if state.timeframe_s in TIMEFRAMES.values():
+            self._timeframe_s = state.timeframe_s
         self._saved_state = msgspec.json.encode(state)
         return warning
 
     def remember_layout(self, symbol: str, timeframe_s: int) -> None:
         """Save the layout if it changed since the last save (the status tick calls this)."""
+        if not symbol:
+            return  # not restored yet: saving now would drop the saved zoom
         state = self.layout_state
-        state.symbol = symbol or state.symbol
+        state.symbol = symbol
         state.timeframe_s = timeframe_s
         if self.screen.maximized is None and self.screen is self.screen_stack[0]:
             state.maximized = ""

@@ -70,7 +70,7 @@ class TapePane(Widget, can_focus=True):
     """Newest print on top: time, price, size and aggressor side of the charted symbol."""
 
     DEFAULT_CSS = """
-    TapePane { width: 36; }
+    TapePane { width: 38; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -165,15 +165,15 @@ class TapePane(Widget, can_focus=True):
         arrow = "▲" if trade.side == "buy" else ("▼" if trade.side == "sell" else "·")
         segments = [
             Segment(f" {self._clock(trade.ts)} ", palette.style("label")),
-            Segment(f"{trade.price:>12,.{pdec}f} ", style),
-            Segment(f"{fmt_size(trade.size, qdec):>10}", size_style),
+            Segment(f"{trade.price:>11,.{pdec}f} ", style),
+            Segment(f"{fmt_size(trade.size, qdec):>9}", size_style),
             Segment(f" {arrow}", style),
         ]
         return Strip(segments).adjust_cell_length(width, palette.base)
 
     def _build_header(self) -> Strip:
         assert self._palette is not None
-        text = f" {'Time':<12} {'Price':>12} {'Size':>10}"
+        text = f" {'Time':<12} {'Price':>11} {'Size':>9}"
         return Strip([Segment(text, self._palette.style("header"))]).adjust_cell_length(
             self.size.width, self._palette.base
         )
