@@ -22,7 +22,7 @@ from textual.widgets import Footer
 
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
-from console.ui.candles import CandlesPane
+from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions
 from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
 from console.ui.market_view import MarketView
 from console.ui.palette import Palette
@@ -38,7 +38,7 @@ STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
 
-class MDConsoleApp(LayoutMixin, App[int]):
+class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
 
     CSS_PATH = "app.tcss"
@@ -50,6 +50,7 @@ class MDConsoleApp(LayoutMixin, App[int]):
         Binding("t", "timeframe(1)", "Timeframe +", id="timeframe.next"),
         Binding("T", "timeframe(-1)", "Timeframe −", show=False, id="timeframe.prev"),
         Binding("f2", "next_theme", "Theme", id="theme.next"),
+        *CHART_BINDINGS,
     ]
 
     def __init__(
