@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from console.data.feed import FeedHub
+from console.model.events import MarketEvent
 from console.record.format import Header
 from console.record.writer import RecordingWriter
 from console.ui.replay import (
@@ -39,11 +40,11 @@ def sim_recording(path: Path, seconds: int = 300, seed: int = 7, rate: float = 3
     writer = RecordingWriter(
         path, Header(provider="sim", symbol=SYMBOL, instrument=market.instrument(SYMBOL))
     )
-    writer.write_events(market.snapshots())
+    writer.write_events(list[MarketEvent](market.snapshots()))
     for s in range(seconds):
         events = market.step(NS)
         if s % 10 == 9:
-            events = events + market.snapshots()
+            events.extend(market.snapshots())
         writer.write_events(events)
     writer.close()
     return path
@@ -69,7 +70,11 @@ def hub_of(app: ReplayConsoleApp) -> FeedHub:
 
 
 def started(app: ReplayConsoleApp) -> Callable[[], bool]:
-    return lambda: SYMBOL in hub_of(app).quotes and hub_of(app).quotes[SYMBOL].last > 0 and app.candles_pane.symbol == SYMBOL
+    def ready() -> bool:
+        quotes = hub_of(app).quotes
+        return SYMBOL in quotes and quotes[SYMBOL].last > 0 and app.candles_pane.symbol == SYMBOL
+
+    return ready
 
 
 # -- parse_seek and the status note -----------------------------------------------------------

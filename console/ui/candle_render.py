@@ -294,7 +294,7 @@ def layout(
     axis_w = label_w + 2  # "┤" tick, a space, then the label
     columns = max(width - axis_w, 0)
     fit = columns // spacing
-    shown = bars[len(bars) - fit :] if fit else bars[:0]
+    shown = bars[max(len(bars) - fit, 0) :] if fit else bars[:0]
     if len(shown) != len(shown_hint) and span is None:
         lo, hi = price_range(shown)
     frame.lo, frame.hi = lo, hi
