@@ -145,12 +145,26 @@ def parse_config(text: str, source: str = "<string>") -> Config:
             raise ConfigError(
                 f"{source}: key providers.{name}: unknown provider; known: {', '.join(KNOWN)}"
             )
+    _check_accounts(config, source)
     if config.console.provider not in KNOWN:
         raise ConfigError(
             f"{source}: key console.provider: unknown provider {config.console.provider!r}; "
             f"known: {', '.join(KNOWN)}"
         )
     return config
+
+
+def _check_accounts(config: Config, source: str) -> None:
+    """Risk and paper tables are the EMS's schemas; check them now so `config check` sees them."""
+    from console.ems.paper import PaperConfig, PaperConfigError
+    from console.ems.risk import RiskConfigError, RiskLimits
+
+    for name, account in config.accounts.items():
+        try:
+            RiskLimits.from_mapping(account.risk, f"accounts.{name}.risk")
+            PaperConfig.from_mapping(account.paper, f"accounts.{name}.paper")
+        except (RiskConfigError, PaperConfigError) as exc:
+            raise ConfigError(f"{source}: key {exc}") from None
 
 
 def _explain(message: str) -> str:

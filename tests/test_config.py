@@ -47,6 +47,10 @@ def test_environment_variable_names_the_file(
         ("[providers.nosuch]\nx = 1\n", "key providers.nosuch: unknown provider; known: sim"),
         ('[console]\nprovider = "nosuch"\n', "key console.provider: unknown provider 'nosuch'"),
         ("[console\n", "f.toml: not valid TOML"),
+        ("[accounts.paper.risk]\nmax_size = 1\n",
+         "key accounts.paper.risk.max_size: unknown risk setting"),
+        ("[accounts.paper.paper]\ntaker_bps = -1\n",
+         "key accounts.paper.paper.taker_bps: got -1; expected a number >= 0"),
     ],
 )
 def test_bad_config_errors_name_the_file_key_and_problem(text: str, expected: str) -> None:
