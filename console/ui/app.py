@@ -22,13 +22,18 @@ from textual.widgets import Footer
 
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
+from console.ui.blotter import BlotterPane
 from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions
+from console.ui.ladder import LadderPane
 from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
 from console.ui.market_view import MarketView
+from console.ui.order_entry import OrderEntryPane
 from console.ui.palette import Palette
 from console.ui.quotes import QuotesPane
+from console.ui.session import TradingSession
 from console.ui.status import StatusLine
 from console.ui.tape import TapePane
+from console.ui.trading import TradingMixin
 from themes.trading import DEFAULT_THEME, TRADING_VARIABLES, builtin_themes
 from themes.user import load_user_themes, user_themes_dir
 
@@ -38,7 +43,7 @@ STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
 
-class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
+class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
 
     CSS_PATH = "app.tcss"
@@ -64,9 +69,11 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
         theme: str = DEFAULT_THEME,
         keymap: Mapping[str, str] | None = None,
         extra_themes: Sequence[Theme] = (),
+        trading: TradingSession | None = None,
     ) -> None:
         super().__init__()
         self.view = view
+        self.trading = trading
         # The status line reads the view's status under its provider's name.
         self.provider = provider or str(getattr(view, "provider_name", "sim"))
         self.failure: BaseException | None = None
@@ -104,7 +111,10 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
                 quotes.border_title = "Watchlist"
                 yield quotes
                 yield CandlesPane(id="candles")
+                yield BlotterPane(id="blotter")
             with Vertical(id="side"):
+                yield LadderPane(id="ladder")
+                yield OrderEntryPane(id="order-entry")
                 tape = TapePane(id="tape")
                 tape.border_title = "Tape"
                 yield tape
@@ -135,6 +145,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
             self.notify(note, severity="warning", timeout=10)
         if self._start_view:
             self.run_worker(self._bring_up_view(), name="start-feed", exit_on_error=False)
+        self.trading_mount()
         self.set_interval(self._frame_interval, self._frame, name="frame-pump")
 
     async def _bring_up_view(self) -> None:
@@ -152,6 +163,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
         self.quotes_pane.set_palette(palette)
         self.candles_pane.set_palette(palette)
         self.query_one(TapePane).set_palette(palette)
+        self.trading_palette(palette)
 
     # -- the frame pump -----------------------------------------------------------------------
 
@@ -173,6 +185,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, App[int]):
             tape = self.query_one(TapePane)
             tape.show(candles.symbol)
             tape.sync(view)
+            self.trading_frame()
         done = time.perf_counter()
         self.frames += 1
         self.frame_ms.append((done - now) * 1000.0)

@@ -1,0 +1,298 @@
+"""UI-side EMS session: trading settings, an Ems built from config, and the plain state panes read.
+
+No Textual here: the app drives `attach`, `poll` and `sync` from its timers and the frame pump;
+panes read `version`, `working_orders`, `fills`, `preview` and `working_order_lines`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from console.config import Config
+from console.ems.commands import risk_from_accounts
+from console.ems.journal import Journal
+from console.ems.messages import (
+    Error,
+    Fill,
+    NewOrder,
+    OrderEvent,
+    OrderStatus,
+    Position,
+)
+from console.ems.paper import PAPER, PaperConfig
+from console.ems.risk import RiskConfigError, RiskGate, RiskLimits, RiskReject
+from console.ems.router import Ems, MarketHub
+from console.ems.state import OrderState
+from console.model.instruments import Instrument
+
+LineKind = Literal["buy", "sell", "stop-buy", "stop-sell", "position"]
+
+
+class TradingConfigError(ValueError):
+    """A `[trading]` setting is wrong; the message names the key and the fix."""
+
+
+class TradingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The `[trading]` table: how keyboard orders are sized and when they ask to confirm."""
+
+    account: str = ""
+    """Account new orders go to ("" = the first configured account)."""
+    default_size: float = 0.0
+    """Size of a new ticket in base units (0 = the first step of the size ladder)."""
+    size_ladder: list[float] = msgspec.field(default_factory=list)
+    """Sizes `]` and `[` step through, in base units ([] = 1, 5, 10, 50, 100, 500 lots)."""
+    confirm_notional: float = 0.0
+    """Orders of at least this notional (quote currency) ask for confirmation (0 = never)."""
+    confirm_live: bool = True
+    """In LIVE mode every order asks for confirmation unless this is false."""
+    ladder_group: int = 1
+    """Ticks per ladder row to start with."""
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], where: str = "trading") -> TradingSettings:
+        """Validate strictly; each error names `where.key`, the value and what is expected."""
+        names = {f.name for f in msgspec.structs.fields(cls)}
+        for key, value in table.items():
+            if key not in names:
+                raise TradingConfigError(
+                    f"{where}.{key}: unknown trading setting; known: {', '.join(sorted(names))}")
+            if key == "account" and not isinstance(value, str):
+                raise TradingConfigError(f"{where}.account: got {value!r}; expected a name")
+            if key == "confirm_live" and not isinstance(value, bool):
+                raise TradingConfigError(f"{where}.confirm_live: got {value!r}; use true/false")
+            if key in ("default_size", "confirm_notional") and not _non_negative(value):
+                raise TradingConfigError(f"{where}.{key}: got {value!r}; expected a number >= 0")
+            if key == "ladder_group" and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 1):
+                raise TradingConfigError(
+                    f"{where}.ladder_group: got {value!r}; expected a whole number >= 1")
+            if key == "size_ladder" and (not isinstance(value, list) or not all(
+                    _non_negative(v) and v > 0 for v in value)):
+                raise TradingConfigError(
+                    f"{where}.size_ladder: got {value!r}; expected a list of sizes > 0, "
+                    "e.g. [0.01, 0.1, 1]")
+        try:
+            return msgspec.convert(dict(table), cls)
+        except msgspec.ValidationError as exc:  # pragma: no cover - guarded above
+            raise TradingConfigError(f"{where}: {exc}") from None
+
+    def ladder_for(self, lot: float) -> list[float]:
+        """Size ladder steps, ascending; defaults to multiples of the lot."""
+        if self.size_ladder:
+            return sorted(self.size_ladder)
+        return [round(lot * k, 12) for k in (1, 5, 10, 50, 100, 500)]
+
+
+def _non_negative(value: object) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and math.isfinite(value) and value >= 0)
+
+
+def trading_table(config: Config) -> Mapping[str, Any]:
+    """The `[trading]` table once config.py carries it; until then, none."""
+    table = getattr(config, "trading", None)
+    if table is None:
+        return {}
+    if isinstance(table, Mapping):
+        return table
+    return msgspec.to_builtins(table)  # type: ignore[no-any-return]
+
+
+class TradingSession:
+    """One Ems and what the panes need from it, kept as plain state with a `version` counter."""
+
+    def __init__(
+        self,
+        ems: Ems,
+        settings: TradingSettings | None = None,
+        *,
+        risk: Mapping[str, RiskLimits] | None = None,
+        live_accounts: Sequence[str] = (),
+        fills_kept: int = 500,
+    ) -> None:
+        self.ems = ems
+        self.settings = settings or TradingSettings()
+        self.risk = dict(risk or {})
+        self.live_accounts = frozenset(live_accounts)
+        self.accounts = [a for a in ems.accounts if a not in self.live_accounts] + sorted(
+            self.live_accounts)
+        self.account = self.settings.account or (self.accounts[0] if self.accounts else PAPER)
+        self.version = 0
+        self.fills: deque[Fill] = deque(maxlen=fills_kept)
+        self.notices: list[tuple[str, str]] = []  # (severity, text) for the app to toast
+        self.attached = False
+        # Preview gates never count toward the order-rate window of the real ones.
+        self._preview_gates: dict[str, RiskGate] = {}
+        for ev in ems.journal.events(kinds=["fill"]):
+            if isinstance(ev, Fill):
+                self.fills.append(ev)
+        self._unsub: Callable[[], None] = ems.subscribe(self._on_event)
+
+    @classmethod
+    def from_config(cls, config: Config, journal: str | Path | None = None) -> TradingSession:
+        """An Ems on the configured journal, risk and paper settings (errors name the key)."""
+        try:
+            settings = TradingSettings.from_mapping(trading_table(config))
+            risk = risk_from_accounts(config.risk_tables())
+            paper = PaperConfig.from_mapping(config.paper_table())
+        except (RiskConfigError, ValueError) as exc:
+            raise TradingConfigError(str(exc)) from None
+        paper_accounts = [a for a in config.paper_accounts() if a != PAPER]
+        live = [n for n, a in config.accounts.items() if a.destination != "paper"]
+        ems = Ems(Journal(journal), risk=risk, paper=paper, paper_accounts=paper_accounts)
+        known = [*ems.accounts, *live]
+        if settings.account and settings.account not in known:
+            ems.close()
+            raise TradingConfigError(
+                f"trading.account: {settings.account!r} is not a configured account; "
+                f"known: {', '.join(known)}")
+        return cls(ems, settings, risk=risk, live_accounts=live)
+
+    # ------------------------------------------------------------------ wiring
+
+    def attach(self, hub: MarketHub) -> None:
+        """Take the hub's books and events (once its books exist)."""
+        if not self.attached:
+            self.ems.attach(hub)
+            self.attached = True
+            self.version += 1
+
+    def poll(self) -> None:
+        self.ems.poll()
+
+    def sync(self) -> None:
+        """Pick up orders placed by other processes (`mdconsole order`)."""
+        self.ems.sync()
+
+    def close(self) -> None:
+        self._unsub()
+        self.ems.close()
+
+    def _on_event(self, ev: OrderEvent) -> None:
+        self.version += 1
+        t = type(ev)
+        if t is Fill:
+            assert isinstance(ev, Fill)
+            self.fills.append(ev)
+            self.notices.append(("information", f"fill {ev.side} {ev.size:g} {ev.symbol} @ "
+                                                f"{ev.price:g}"))
+        elif t is OrderStatus:
+            assert isinstance(ev, OrderStatus)
+            if ev.status == "rejected":
+                self.notices.append(("error", f"rejected {ev.order_id}: {ev.reason}"))
+        elif t is Error:
+            assert isinstance(ev, Error)
+            self.notices.append(("error", ev.message))
+
+    def take_notices(self) -> list[tuple[str, str]]:
+        out, self.notices = self.notices, []
+        return out
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def live(self) -> bool:
+        """True when the selected account trades on a venue (not the paper engine)."""
+        return self.account in self.live_accounts
+
+    @property
+    def mode(self) -> str:
+        return "LIVE" if self.live else "PAPER"
+
+    @property
+    def killed(self) -> bool:
+        k = self.ems.state.killed
+        return "" in k or self.account in k
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        inst = self.ems.instruments.get(symbol)
+        if inst is not None:
+            return inst
+        book = self.ems.books.get(symbol)
+        if book is None:
+            return None
+        return Instrument(symbol=symbol, base="", quote="", tick_size=book.tick_size,
+                          lot_size=book.lot_size)
+
+    def working_orders(self, symbol: str = "") -> list[OrderState]:
+        """Working orders, newest first."""
+        rows = self.ems.working_orders(symbol)
+        rows.sort(key=lambda o: o.created_ns, reverse=True)
+        return rows
+
+    def positions(self) -> list[Position]:
+        return [p for p in self.ems.positions() if p.size or p.realized_pnl]
+
+    def position_size(self, symbol: str) -> float:
+        return self.ems.state.ledger.size(self.account, symbol)
+
+    def working_order_lines(self, symbol: str) -> list[tuple[float, LineKind]]:
+        """Horizontal lines for a chart: working limits, stops and the position's average price."""
+        out: list[tuple[float, LineKind]] = []
+        for o in self.ems.working_orders(symbol):
+            if o.dark:
+                out.append((o.stop, "stop-buy" if o.side == "buy" else "stop-sell"))
+            elif o.price:
+                out.append((o.price, "buy" if o.side == "buy" else "sell"))
+        for p in self.ems.positions():
+            if p.symbol == symbol and p.size:
+                out.append((p.avg_price, "position"))
+        return out
+
+    def reference_price(self, req: NewOrder) -> float | None:
+        """The price an order's notional is judged at: its limit/stop, else the far touch."""
+        if req.price:
+            return req.price
+        if req.stop:
+            return req.stop
+        book = self.ems.books.get(req.symbol)
+        if book is None:
+            return None
+        return (book.best_ask if req.side == "buy" else book.best_bid) or book.mid
+
+    def preview(self, req: NewOrder) -> str | None:
+        """Why the EMS would reject `req` now (the same rules), or None if it would go."""
+        ems = self.ems
+        if req.account not in ems.accounts:
+            if req.account in self.live_accounts:
+                return f"account: {req.account} has no broker connected in this console"
+            return f"account: unknown account {req.account!r}"
+        for key in (req.account, ""):
+            if key in ems.state.killed:
+                return "kill_switch: trading is halted; re-arm it to trade again"
+        inst = self.instrument(req.symbol)
+        if inst is None:
+            return f"symbol: no instrument data for {req.symbol}; is its feed running?"
+        pos = ems.state.ledger.size(req.account, req.symbol)
+        if req.reduce_only:
+            signed = req.size if req.side == "buy" else -req.size
+            if pos == 0 or (pos > 0) == (signed > 0):
+                return f"reduce_only: does not reduce the position of {pos:g}"
+        gate = self._preview_gates.get(req.account)
+        if gate is None:
+            limits = msgspec.structs.replace(self.risk.get(req.account, RiskLimits()),
+                                             max_order_rate=0.0)
+            gate = self._preview_gates[req.account] = RiskGate(req.account, limits)
+        book = ems.books.get(req.symbol)
+        try:
+            gate.check(req, inst, mid=book.mid if book is not None else None, position=pos,
+                       open_orders=ems.state.open_count.get(req.account, 0), now_ns=0)
+        except RiskReject as exc:
+            return str(exc)
+        return None
+
+    def needs_confirm(self, req: NewOrder) -> str | None:
+        """Why this order must be confirmed before it goes, or None."""
+        if self.live and self.settings.confirm_live:
+            return "LIVE account: every order is confirmed"
+        limit = self.settings.confirm_notional
+        ref = self.reference_price(req)
+        if limit and ref and req.size * ref >= limit:
+            return f"notional {req.size * ref:,.2f} is at least {limit:,.2f}"
+        return None
