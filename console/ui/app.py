@@ -30,7 +30,7 @@ from console.ui.market_view import MarketView
 from console.ui.order_entry import OrderEntryPane
 from console.ui.palette import Palette
 from console.ui.quotes import QuotesPane
-from console.ui.session import TradingSession
+from console.ui.session import TradingSession, open_session
 from console.ui.status import StatusLine
 from console.ui.tape import TapePane
 from console.ui.trading import TradingMixin
@@ -312,6 +312,7 @@ async def run_console(
     user_themes, theme_errors = load_user_themes(
         user_themes_dir(config.source if isinstance(config, Config) else "")
     )
+    trading, trading_note = open_session(config if isinstance(config, Config) else Config())
     hub = FeedHub(
         provider,
         watchlist,
@@ -326,13 +327,16 @@ async def run_console(
         theme=console.theme,
         keymap=keymap,
         extra_themes=user_themes,
+        trading=trading,
     )
     app.load_layout(layout_file)
-    app.startup_notes = [n for n in (layout_warning, *theme_errors) if n]
+    app.startup_notes = [n for n in (layout_warning, *theme_errors, trading_note) if n]
     try:
         code = await app.run_async(headless=headless)
     finally:
         await app.stop_view()
+        if trading is not None:
+            trading.close()
     if app.failure is not None:
         raise app.failure
     return code or 0

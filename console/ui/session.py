@@ -296,3 +296,14 @@ class TradingSession:
         if limit and ref and req.size * ref >= limit:
             return f"notional {req.size * ref:,.2f} is at least {limit:,.2f}"
         return None
+
+
+def open_session(config: Config, journal: str | Path | None = None
+                 ) -> tuple[TradingSession | None, str]:
+    """The console's session, or None and a one-line reason (trading off, market data on)."""
+    from console.ems.journal import JournalError
+
+    try:
+        return TradingSession.from_config(config, journal), ""
+    except (TradingConfigError, JournalError) as exc:
+        return None, f"trading is off: {exc}"
