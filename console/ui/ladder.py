@@ -37,6 +37,8 @@ def cell_style(palette: Palette, role: str) -> Style:
         return palette.style("title") + Style(reverse=True)
     if role == "working":
         return palette.style("working") + Style(bold=True)
+    if role in ("bid-bar", "ask-bar"):
+        return palette.style(role[:3]) + Style(reverse=True)
     return palette.style(role)
 
 
@@ -81,6 +83,7 @@ class LadderPane(Widget, can_focus=True):
         self._header: Strip | None = None
         self._width = 0
         self._height = 0
+        self._scale = 0  # lots a full bar stands for; moves in steps so bars do not jitter
 
     # -- state --------------------------------------------------------------------------------
 
@@ -94,6 +97,7 @@ class LadderPane(Widget, can_focus=True):
         self.symbol = symbol
         self.cursor_tick = None
         self.top_tick = None
+        self._scale = 0
         self._invalidate()
         self._set_title()
 
@@ -149,7 +153,12 @@ class LadderPane(Widget, can_focus=True):
         last_tick = round(last / book.tick_size) if last > 0 else None
         rows = ladder_rows(book, top_tick=self.top_tick, n_rows=n, group=g, width=width,
                            pdec=pdec, qdec=qdec, marks=marks, last_tick=last_tick,
-                           cursor_tick=self.cursor_tick)
+                           cursor_tick=self.cursor_tick, scale=self._scale)
+        biggest = max((max(r.bid_lots, r.ask_lots) for r in rows), default=0)
+        if biggest and not self._scale // 3 <= biggest <= self._scale:
+            # Rescale only when a level outgrows the bars or all shrink well below them:
+            # a rescale repaints every row, a steady scale only the rows that changed.
+            self._scale = biggest * 5 // 4 + 1
         if len(self._keys) != n:
             self._invalidate()
         cursor_row = row_tick(self.cursor_tick, g)

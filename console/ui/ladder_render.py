@@ -84,6 +84,8 @@ class LadderRow:
     tick: int
     key: tuple[object, ...]
     cells: list[Cell]
+    bid_lots: int = 0
+    ask_lots: int = 0
 
 
 def row_tick(tick: int, group: int) -> int:
@@ -122,8 +124,13 @@ def ladder_rows(
     marks: Mapping[int, OrderMark],
     last_tick: int | None,
     cursor_tick: int | None,
+    scale: int = 0,
 ) -> list[LadderRow]:
-    """`n_rows` rows from `top_tick` (a row tick) downwards, each `group` ticks apart."""
+    """`n_rows` rows from `top_tick` (a row tick) downwards, each `group` ticks apart.
+
+    Bars are sizes over `scale` lots (0: the largest visible size). Where the pane is too
+    narrow for bar columns, the size cells are shaded from the left in proportion instead.
+    """
     ticks = [top_tick - i * group for i in range(n_rows)]
     bids = [0] * n_rows
     asks = [0] * n_rows
@@ -145,7 +152,7 @@ def ladder_rows(
     for i in range(n_rows):
         run += bids[i]
         bid_cum[i] = run if bids[i] or (bb is not None and ticks[i] <= bb) else 0
-    scale = max(max(bids, default=0), max(asks, default=0), 1)
+    scale = scale or max(max(bids, default=0), max(asks, default=0), 1)
     lot = book.lot_size
     tick = book.tick_size
     shown = visible_columns(width)
@@ -158,8 +165,8 @@ def ladder_rows(
         mark = marks.get(t)
         is_last = t == last_row
         is_cursor = t == cursor_row
-        bid_bar = round(bids[i] / scale * BAR_WIDTH * 8)
-        ask_bar = round(asks[i] / scale * BAR_WIDTH * 8)
+        bid_bar = round(min(bids[i] / scale, 1.0) * BAR_WIDTH * 8)
+        ask_bar = round(min(asks[i] / scale, 1.0) * BAR_WIDTH * 8)
         key = (t, bids[i], asks[i], bid_cum[i] if 1 in shown else 0,
                ask_cum[i] if 7 in shown else 0, bid_bar, ask_bar, mark, is_last, is_cursor,
                t == bb_row, t == ba_row, width)
@@ -187,7 +194,14 @@ def ladder_rows(
         for c in shown:
             text, role = all_cells[c]
             w = COLUMNS[c][1]
-            if c in (3, 5):
+            if c in (2, 6) and 3 not in shown:
+                # No room for bar columns: shade the size cell from the left instead.
+                frac = min((bids[i] if c == 2 else asks[i]) / scale, 1.0)
+                k = max(1, round(frac * w)) if frac > 0 else 0
+                padded = text.rjust(w)[:w]
+                cells.append((padded[:k], role + "-bar"))
+                cells.append((padded[k:], role))
+            elif c in (3, 5):
                 cells.append((text.ljust(w)[:w], role))
             elif c == 4:
                 cells.append((text.center(w)[:w], role))
@@ -197,7 +211,7 @@ def ladder_rows(
                 cells.append((text.rjust(w)[:w], role))
             cells.append((" ", "text"))
         cells.pop()
-        rows.append(LadderRow(tick=t, key=key, cells=cells))
+        rows.append(LadderRow(tick=t, key=key, cells=cells, bid_lots=bids[i], ask_lots=asks[i]))
     return rows
 
 

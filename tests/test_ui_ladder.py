@@ -1,0 +1,162 @@
+"""Depth ladder: row layout from a known book (UI-free), and the pane's cursor, centring and
+grouping on the sim feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widget import Widget
+
+from console.data.feed import FeedHub
+from console.ems.journal import Journal
+from console.ems.router import Ems
+from console.model.book import ASK, BID, Book
+from console.ui.app import MDConsoleApp
+from console.ui.ladder_render import (
+    COLUMNS,
+    LadderRow,
+    OrderMark,
+    bar,
+    centre_top,
+    ladder_rows,
+    marks_by_row,
+    visible_columns,
+)
+from console.ui.session import TradingSession
+
+WIDE = 80
+
+
+def book() -> Book:
+    """Bids 95..99 (sizes 1..5 lots x10), asks 101..105: a spread of two ticks around 100."""
+    b = Book(1.0, 0.1, symbol="TEST/USD")
+    for i, px in enumerate(range(99, 94, -1)):
+        b.set_level(BID, px, 10 * (i + 1))
+    for i, px in enumerate(range(101, 106)):
+        b.set_level(ASK, px, 10 * (i + 1))
+    return b
+
+
+def texts(rows: list[LadderRow]) -> list[str]:
+    return ["".join(text for text, _ in r.cells) for r in rows]
+
+
+def render(b: Book, *, group: int = 1, marks: dict[int, OrderMark] | None = None,
+           width: int = WIDE, n: int = 11, last: int | None = None,
+           cursor: int | None = None) -> list[LadderRow]:
+    return ladder_rows(b, top_tick=centre_top(100, n, group), n_rows=n, group=group,
+                       width=width, pdec=0, qdec=1, marks=marks or {}, last_tick=last,
+                       cursor_tick=cursor)
+
+
+def test_rows_run_from_high_to_low_prices_centred_on_the_spread() -> None:
+    rows = render(book())
+    ticks = [r.tick for r in rows]
+    assert ticks == list(range(105, 94, -1))
+    assert ticks[len(ticks) // 2] == 100
+
+
+def test_bid_and_ask_sizes_sit_on_their_sides_with_cumulative_depth() -> None:
+    rows = render(book())
+    by_tick = {r.tick: r for r in rows}
+    ask_101 = dict(zip([c for c, _ in COLUMNS], [t for t, _ in by_tick[101].cells[::2]],
+                       strict=False))
+    bid_97 = dict(zip([c for c, _ in COLUMNS], [t for t, _ in by_tick[97].cells[::2]],
+                      strict=False))
+    assert ask_101["Ask"].strip() == "1.0" and ask_101["Bid"].strip() == ""
+    assert bid_97["Bid"].strip() == "3.0" and bid_97["BidCum"].strip() == "6.0"
+    ask_103 = dict(zip([c for c, _ in COLUMNS], [t for t, _ in by_tick[103].cells[::2]],
+                       strict=False))
+    assert ask_103["AskCum"].strip() == "6.0"
+
+
+def test_price_roles_mark_best_bid_best_ask_and_last_trade() -> None:
+    rows = render(book(), last=102)
+    roles = {r.tick: dict(r.cells)[f"{r.tick:,}".center(8)] for r in rows}
+    assert roles[99] == "bid" and roles[101] == "ask" and roles[102] == "last"
+    assert roles[100] == "text"
+
+
+def test_bars_use_eighth_blocks_scaled_to_the_largest_visible_size() -> None:
+    assert bar(1.0, 6) == "██████"
+    assert bar(0.5, 6) == "███   "
+    assert bar(1 / 48, 6) == "▏     "
+    assert bar(0.0001, 6) == "▏     "  # any size shows
+    rows = render(book())
+    by_tick = {r.tick: r for r in rows}
+    assert "██████" in texts([by_tick[95]])[0]  # the largest bid fills its bar
+
+
+def test_working_orders_show_at_their_rows_by_side_and_kind() -> None:
+    marks = marks_by_row([(98.0, 0.5, "buy", False), (104.0, 0.2, "sell", True),
+                          (98.0, 0.25, "buy", False)], 1.0, 1)
+    rows = {r.tick: t for r, t in zip(render(book(), marks=marks), texts(render(
+        book(), marks=marks)), strict=True)}
+    assert rows[98].lstrip().startswith("●.75")
+    assert rows[104].rstrip().endswith("◆.2")
+    assert "●" not in rows[99] and "◆" not in rows[99]
+
+
+def test_grouping_sums_sizes_into_rows_of_n_ticks() -> None:
+    rows = render(book(), group=5)
+    by_tick = {r.tick: r for r in rows}
+    # row 95 covers 95..99: all five bid levels, 1+2+3+4+5 = 15.0
+    cells = dict(zip([c for c, _ in COLUMNS], [t for t, _ in by_tick[95].cells[::2]],
+                     strict=False))
+    assert cells["Bid"].strip() == "15.0"
+    assert all(r.tick % 5 == 0 for r in rows)
+
+
+def test_narrow_ladder_drops_cumulative_then_bar_columns_and_fits() -> None:
+    names = lambda w: [COLUMNS[i][0] for i in visible_columns(w)]  # noqa: E731
+    assert "BidCum" in names(WIDE)
+    assert "BidCum" not in names(50) and "" in names(50)
+    assert names(38) == ["Buys", "Bid", "Price", "Ask", "Sells"]
+    for width in (38, 50, WIDE):
+        assert all(len(t) <= width for t in texts(render(book(), width=width)))
+    # without bar columns the size cells are shaded instead
+    roles = {role for r in render(book(), width=38) for _, role in r.cells}
+    assert {"bid-bar", "ask-bar"} <= roles
+
+
+def lines(widget: Widget) -> list[str]:
+    return ["".join(seg.text for seg in widget.render_line(y)) for y in range(widget.size.height)]
+
+
+async def test_ladder_pane_centres_on_spread_moves_cursor_and_groups(tmp_path: Path) -> None:
+    hub = FeedHub("sim", ["BTC/USD"], config={"seed": 3, "rate": 300}, history=False)
+    session = TradingSession(Ems(Journal(tmp_path / "j.sqlite")))
+    app = MDConsoleApp(hub, provider="sim", trading=session)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            ladder = app.ladder_pane
+
+            async def until(cond: Callable[[], bool]) -> None:
+                async def wait() -> None:
+                    while not cond():
+                        await app.next_frame()
+                await asyncio.wait_for(wait(), 30)
+
+            await until(lambda: ladder.cursor_tick is not None and ladder.top_tick is not None)
+            b = session.ems.books["BTC/USD"]
+            assert ladder.top_tick is not None and b.best_bid_ticks is not None
+            offset = ladder.top_tick - b.best_bid_ticks
+            assert ladder.rows // 4 - 1 <= offset <= ladder.rows - ladder.rows // 4
+            start = ladder.cursor_tick
+            assert start is not None
+            await pilot.press("l", "up", "up", "down")
+            assert ladder.cursor_tick == start + 1
+            await app.next_frame()
+            cursor_rows = [row for row in lines(ladder) if f"{start + 1:,}" in row]
+            assert cursor_rows
+            await pilot.press("c")
+            assert not ladder.auto_centre and "⊕" not in str(ladder.border_title)
+            await pilot.press("c", "full_stop")
+            assert ladder.auto_centre and ladder.group == 2
+            await until(lambda: ladder.top_tick is not None and ladder.top_tick % 2 == 0)
+            assert "×2" in str(ladder.border_title)
+            await app.stop_view()
+    finally:
+        session.close()
