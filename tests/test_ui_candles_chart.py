@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -250,3 +251,34 @@ async def test_autoscale_key_freezes_the_price_scale_and_again_fits_it(app: MDCo
         await pilot.press("y")
         assert pane.autoscale and pane._span is None
         await pilot.press("q")
+
+
+def test_obi_and_cvd_come_from_the_providers_study_where_it_has_one() -> None:
+    """A replay of SQLite databases computes OBI/CVD from its files; the pane takes those."""
+    bars = ramp(4, t0=1_700_000_040, tf=60)
+    rows = np.zeros(3, dtype=[("time", "i8"), ("close", "f8")])
+    rows["time"] = bars["time"][1:]
+    rows["close"] = [0.25, -0.5, 0.75]
+    calls: list[tuple[str, int]] = []
+
+    class Module:
+        @staticmethod
+        def study(symbol: str, timeframe_s: int) -> dict[str, np.ndarray]:
+            calls.append((symbol, timeframe_s))
+            return {"obi_norm": rows, "obi": rows, "cvd": rows}
+
+    view = SimpleNamespace(module=Module(), instruments={})
+
+    pane = CandlesPane()
+    pane.symbol = "BTC/USDT"
+    pane.set_study("obi")
+    obi = pane._study_values(view, bars, 60)
+    assert obi is not None and (obi.lo, obi.hi) == (-1.0, 1.0)
+    np.testing.assert_array_equal(obi.values, [np.nan, 0.25, -0.5, 0.75])
+    pane.set_study("cvd")
+    cvd = pane._study_values(view, bars, 60)
+    assert cvd is not None
+    np.testing.assert_array_equal(cvd.values, [np.nan, 0.25, -0.5, 0.75])
+    assert calls == [("BTC/USDT", 60)]  # read once, not every frame
+    with pytest.raises(ValueError, match="unknown study 'macd'"):
+        pane.set_study("macd")

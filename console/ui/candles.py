@@ -140,6 +140,7 @@ class CandlesPane(Widget):
         self._available = 0
         self._sampled_s = 0
         self._seeks = 0
+        self._provider_rows: dict[tuple[str, int], Mapping[str, np.ndarray]] = {}
 
     def set_palette(self, palette: Palette) -> None:
         self._palette = palette
@@ -267,7 +268,13 @@ class CandlesPane(Widget):
         times = bars["time"].astype(np.int64)
         if name == "rsi":
             return StudyPanel("RSI", rsi(bars["close"]), 0.0, 100.0, 1)
-        rows = provider_study(getattr(view, "module", None), self.symbol, tf)
+        key = (self.symbol, tf)
+        rows = self._provider_rows.get(key)
+        if rows is None:
+            # Computed from whole files: once per symbol and timeframe, not once per frame.
+            rows = self._provider_rows[key] = provider_study(
+                getattr(view, "module", None), self.symbol, tf
+            )
         if name == "obi":
             values = (
                 study_close(rows["obi_norm"], times)

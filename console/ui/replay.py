@@ -168,9 +168,17 @@ class ReplayConsoleApp(MDConsoleApp):
 
 
 def build_replay_app(
-    setup: ReplaySetup, config: Config | None = None, *, fps: int | None = None
+    setup: ReplaySetup,
+    config: Config | None = None,
+    *,
+    fps: int | None = None,
+    **app_options: Any,
 ) -> ReplayConsoleApp:
-    """The replay console for `setup` on a feed hub running on the replay's market clock."""
+    """The replay console for `setup` on a feed hub running on the replay's market clock.
+
+    `app_options` go to `MDConsoleApp` as they are (e.g. a trading session for paper trading
+    on the replay; give it its own journal so practice fills stay out of the live one).
+    """
     from console.data.feed import FeedHub
 
     console = config.console if config is not None else ConsoleSection()
@@ -190,17 +198,22 @@ def build_replay_app(
         timeframe_s=timeframe_s if timeframe_s in TIMEFRAME_ORDER else 60,
         theme=console.theme,
         keymap=keymap,
+        **app_options,
     )
 
 
 async def run_replay_console(
-    setup: ReplaySetup, config: Config | None = None, *, headless: bool = False
+    setup: ReplaySetup,
+    config: Config | None = None,
+    *,
+    headless: bool = False,
+    **app_options: Any,
 ) -> int:
     """Run the console on a replay until the user quits; returns the exit code.
 
     A replay that cannot start raises its `ProviderError` after the terminal is restored.
     """
-    app = build_replay_app(setup, config)
+    app = build_replay_app(setup, config, **app_options)
     try:
         code = await app.run_async(headless=headless)
     finally:
