@@ -132,10 +132,10 @@ async def test_space_pauses_and_resumes_the_replay_and_plus_minus_change_speed(
         await pilot.press("space")
         assert not control.paused
         await until(app, lambda: control.position_ns > held)
-        await pilot.press("plus")
+        await pilot.press("right_curly_bracket")
         assert control.speed == 100.0
         await until(app, lambda: "replay 100x" in app.status_line.plain)
-        await pilot.press("minus", "minus")
+        await pilot.press("left_curly_bracket", "left_curly_bracket")
         assert control.speed == 1.0
         await pilot.press("q")
 
@@ -173,7 +173,7 @@ async def test_seek_back_replays_the_span_again_without_doubling_bars_or_tape(
         one_pass = hub.bars(SYMBOL, 1)
         trades_one_pass = hub.tape[SYMBOL].total
         book_end = (hub.books[SYMBOL].best_bid, hub.books[SYMBOL].best_ask)
-        await pilot.press("left_square_bracket")  # back 60 s, then it plays to the end again
+        await pilot.press("shift+left")  # back 60 s, then it plays to the end again
         await until(app, lambda: hub.seeks == 1)
         await until(app, lambda: control.finished.is_set())
         await app.next_frame()

@@ -1,5 +1,10 @@
 """Replay in the console: the same panes as live, plus keys to pause, change speed, step and seek.
 
+Keys (ids in brackets, remappable from config `[keys]`): space pause/resume (replay.pause),
+`}` / `{` faster / slower (replay.faster, replay.slower), `.` one event (replay.step),
+shift+left / shift+right seek -/+60 s (replay.back, replay.forward), `g` seek to a typed time
+(replay.goto). `+ - [ ]` stay the order-size keys, so practising on a replay trades as live.
+
 `run_replay_console(setup, config)` is what `mdconsole replay` awaits; `setup` comes from
 `providers.replay.cli.replay_setup`. The feed hub runs on the replay's market clock, so bars,
 staleness and the status clock follow the recording, not the wall.
@@ -26,7 +31,7 @@ from providers.replay.cli import ReplaySetup
 from providers.replay.control import ReplayControl
 
 SEEK_STEP_S = 60.0
-"""How far `[` and `]` jump, in seconds of market time."""
+"""How far shift+left / shift+right jump, in seconds of market time."""
 
 NS = 1_000_000_000
 
@@ -121,13 +126,13 @@ class ReplayConsoleApp(MDConsoleApp):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "replay_pause", "Pause", id="replay.pause"),
-        Binding("plus,equals_sign", "replay_speed(1)", "Faster", show=False, id="replay.faster"),
-        Binding("minus", "replay_speed(-1)", "Slower", show=False, id="replay.slower"),
+        Binding("right_curly_bracket", "replay_speed(1)", "Faster", show=False,
+                id="replay.faster"),
+        Binding("left_curly_bracket", "replay_speed(-1)", "Slower", show=False,
+                id="replay.slower"),
         Binding("full_stop", "replay_step", "Step", show=False, id="replay.step"),
-        Binding("left_square_bracket", "replay_seek(-1)", "−60 s", show=False,
-                id="replay.back"),
-        Binding("right_square_bracket", "replay_seek(1)", "+60 s", show=False,
-                id="replay.forward"),
+        Binding("shift+left", "replay_seek(-1)", "−60 s", show=False, id="replay.back"),
+        Binding("shift+right", "replay_seek(1)", "+60 s", show=False, id="replay.forward"),
         Binding("g", "replay_goto", "Seek to", id="replay.goto"),
     ]
 
