@@ -282,3 +282,18 @@ def test_obi_and_cvd_come_from_the_providers_study_where_it_has_one() -> None:
     assert calls == [("BTC/USDT", 60)]  # read once, not every frame
     with pytest.raises(ValueError, match="unknown study 'macd'"):
         pane.set_study("macd")
+
+
+async def test_command_palette_offers_studies_and_chart_toggles_that_work(
+    app: MDConsoleApp,
+) -> None:
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = app.candles_pane
+        await until(app, lambda: pane.candle_count > 0)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Study RSI(14)", "Study OBI", "Toggle VWAP", "Chart live"} <= set(commands)
+        commands["Study RSI(14)"].callback()
+        commands["Toggle VWAP"].callback()
+        assert pane.study == "rsi" and pane.show_vwap
+        await until(app, titled(pane, "VWAP · RSI(14)"))
+        await pilot.press("q")

@@ -23,7 +23,7 @@ from textual.widgets import Footer
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
 from console.ui.blotter import BlotterPane
-from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions
+from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions, chart_commands
 from console.ui.ladder import LadderPane
 from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
 from console.ui.market_view import MarketView
@@ -267,6 +267,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
                 f"Candles of {name}",
                 partial(self.chart, None, seconds),
             )
+        yield from chart_commands(self.candles_pane)
 
     def action_next_theme(self) -> None:
         names = list(self.available_themes)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.geometry import Region
@@ -392,6 +394,20 @@ class CandlesPane(Widget):
                 self.size.width, self._palette.base
             )
         return Strip.blank(self.size.width, self._palette.base)
+
+
+def chart_commands(pane: CandlesPane) -> Iterator[SystemCommand]:
+    """Command-palette entries for the chart's studies, VWAP, scale and zoom."""
+    for name in STUDIES:
+        yield SystemCommand(
+            f"Study {STUDY_TITLES[name]}",
+            f"Show {STUDY_TITLES[name]} beneath the candles",
+            partial(pane.set_study, name),
+        )
+    yield SystemCommand("Toggle VWAP", "Dot the VWAP over the candles", pane.toggle_vwap)
+    yield SystemCommand("Toggle auto-scale", "Fit or freeze the price scale",
+                        pane.toggle_autoscale)
+    yield SystemCommand("Chart live", "Back to the newest candles", pane.go_live)
 
 
 class ChartActions:
