@@ -93,3 +93,19 @@ async def test_staleness_on_the_market_clock_is_market_time_since_the_symbols_la
     assert hub.staleness_s("ETH/USD") == pytest.approx(40.0)
     hub.tick()  # wall time is years later; the feed is not stale by it
     assert hub.status[hub.provider_name].state != "stale"
+
+
+async def test_after_a_seek_the_clock_follows_the_rebuilt_book_until_trades_resume(
+    hub: FeedHub,
+) -> None:
+    for s in range(100):
+        hub.ingest(trade(T0 + s, 100.0))
+    seek(hub)
+    # the replay rebuilds the book up to 30 s in and waits there (paused)
+    hub.ingest(BookSnapshot(symbol="BTC/USD", ts=(T0 + 29) * NS, bids=[(99.9, 1.0)],
+                            asks=[(100.1, 1.0)]))
+    hub.ingest(BookSnapshot(symbol="ETH/USD", ts=(T0 + 28) * NS, bids=[(9.9, 1.0)],
+                            asks=[(10.1, 1.0)]))
+    hub.tick()
+    assert hub.market_ns == (T0 + 29) * NS
+    assert hub.status[hub.provider_name].state != "stale"

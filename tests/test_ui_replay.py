@@ -241,3 +241,31 @@ async def test_replay_status_shows_the_market_clock_not_the_wall_clock(recording
         assert hub.staleness_s(SYMBOL) < 5
         await asyncio.sleep(0)
         await pilot.press("q")
+
+
+async def test_after_a_seek_the_replay_keeps_its_pace_from_the_target(recording: Path) -> None:
+    setup = replay_setup([recording], speed="10", paused=True)
+    app = build_replay_app(setup, fps=20)
+    control = setup.control
+    hub = hub_of(app)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(app, started(app))
+        start = control.position_ns
+        await pilot.press("shift+right")
+        await until(app, lambda: hub.seeks == 1)
+        assert control.position_ns == start + 60 * NS  # the clock is at the target at once
+        await pilot.press("space")
+        wall = time.monotonic()
+        await until(app, lambda: control.position_ns > start + 61 * NS, timeout=10)
+        # 1 s of market time at 10x is 0.1 s: not the 6 s the skipped minute would take
+        assert time.monotonic() - wall < 3.0
+        await pilot.press("shift+left", "shift+left")
+        await until(app, lambda: hub.seeks == 3)
+        back = time.monotonic()
+        await until(app, lambda: control.position_ns > start + 2 * NS, timeout=10)
+        for _ in range(3):
+            await app.next_frame()
+        # at 10x the replay moves ~10 s of market time a wall second, not at max to where it was
+        played_s = (control.position_ns - start) / NS
+        assert played_s < 2 + 10 * (time.monotonic() - back) + 5
+        await pilot.press("q")

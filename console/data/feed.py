@@ -515,6 +515,9 @@ class FeedHub:
         if self.bar_clock == "market":
             # A replay (paused or not) is as fresh as its own clock says, never wall-clock stale.
             newest = max((st.ts for st in self._state.values()), default=0)
+            if self._seek_pending and newest:
+                # Until the first trade after a seek, the rebuilt book's times are the clock.
+                self.market_ns = newest
             quiet_s = (self.market_ns - newest) / 1e9 if self.market_ns else 0.0
         else:
             newest = max((st.quote.updated_ns for st in self._state.values()), default=0)

@@ -99,6 +99,10 @@ class Player:
         control = self.control
         events = merged(self.sources, target, self.end_ns)
         self._anchor = None
+        if target is not None:
+            # Pacing restarts from the target: anchored at the old position, a seek forward
+            # would wait out the skipped span and a seek back would rush to where it was.
+            control.position_ns = target
         send = self.send
         for ev in events:
             ts = ev.ts
