@@ -89,9 +89,10 @@ class SeekScreen(ModalScreen[int | None]):
     DEFAULT_CSS = """
     SeekScreen { align: center middle; }
     SeekScreen > Vertical {
-        width: 60; height: auto; border: round $accent; background: $surface; padding: 0 1;
+        width: 64; height: auto; border: round $accent; background: $surface; padding: 0 1;
     }
     SeekScreen #seek-error { color: $error; }
+    SeekScreen #seek-hint { color: $text-muted; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -105,7 +106,8 @@ class SeekScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         now = datetime.fromtimestamp(self.position_ns / NS, UTC).strftime("%Y-%m-%d %H:%M:%S")
         with Vertical():
-            yield Label(f"Seek to (now {now} UTC): +90, -5m, 12:00:05, ISO or epoch")
+            yield Label(f"Seek to a time (now {now} UTC)")
+            yield Label("+90  -5m  12:00:05  2025-07-01 12:00:05  epoch seconds", id="seek-hint")
             yield Input(placeholder="time", id="seek-input")
             yield Label("", id="seek-error")
 
