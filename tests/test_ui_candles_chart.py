@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,6 +22,7 @@ from console.ui.candle_render import (
 )
 from console.ui.candles import DEFAULT_ZOOM, ZOOMS, CandlesPane
 from tests.test_ui_app import lines, sim_hub, until
+from tests.test_ui_trading import console
 
 
 def ramp(n: int, t0: int = 1_700_000_000, tf: int = 1) -> np.ndarray:
@@ -297,3 +299,22 @@ async def test_command_palette_offers_studies_and_chart_toggles_that_work(
         assert pane.study == "rsi" and pane.show_vwap
         await until(app, titled(pane, "VWAP · RSI(14)"))
         await pilot.press("q")
+
+
+async def test_a_working_order_placed_from_the_keyboard_is_drawn_on_the_chart(
+    tmp_path: Path,
+) -> None:
+    async with console(tmp_path) as (app, pilot, session):
+        pane = app.candles_pane
+        await until(app, lambda: pane.candle_count > 0)
+        await pilot.press("l", "pagedown")  # ladder cursor ten ticks under the bid
+        price = app.ladder_pane.cursor_price
+        await pilot.press("b")
+        await until(app, lambda: len(session.working_orders("BTC/USD")) == 1)
+        assert (price, "buy") in pane._order_lines()
+        pane.toggle_autoscale()  # freeze a scale around the order so its row is on screen
+        pane._span = (price - 50.0, price + 50.0)
+        await until(app, lambda: any(LINE_GLYPH in row for row in lines(pane)))
+        await pilot.press("x")  # cancel at the cursor: the line goes with the order
+        await until(app, lambda: not session.working_orders("BTC/USD"))
+        await until(app, lambda: not any(LINE_GLYPH in row for row in lines(pane)))
