@@ -18,6 +18,7 @@ from console.ui.candle_render import (
     layout,
     level_cells,
     price_row,
+    signed_cells,
     time_axis,
 )
 from console.ui.candles import DEFAULT_ZOOM, ZOOMS, CandlesPane
@@ -112,6 +113,23 @@ def test_level_cells_fill_from_the_bottom_in_eighths_like_a_naive_loop() -> None
         eighths = 0 if np.isnan(v) else max(round(v * 16), 1)
         bottom, top = min(eighths, 8), max(eighths - 8, 0)
         assert (cells[1, col], cells[0, col]) == (bottom, top)
+
+
+def test_signed_cells_grow_up_or_down_from_the_zero_line_in_half_cells() -> None:
+    values = np.array([1.0, 0.5, 0.1, 0.0, -0.1, -0.5, -1.0, np.nan])
+    rows = ["".join(r) for r in signed_cells(values, -1.0, 1.0, 3)]
+    # zero is the middle of row 1; +1 fills the 3 halves above it, -1 the 3 below
+    assert rows == ["█       ", "▀▀▀ ▄▄▄ ", "      █ "]
+
+
+def test_obi_study_draws_about_its_zero_line() -> None:
+    values = np.array([0.8, -0.8] * 5)
+    frame = layout(ramp(10), 40, 20, timeframe_s=1, decimals=1,
+                   study=StudyPanel("OBI", values, -1.0, 1.0, 2))
+    study = [text(r) for r in frame.rows[16:19]]
+    # +0.8 fills from the zero line (mid row 1) into the lower half of row 0, -0.8 down into
+    # the upper half of row 2
+    assert study[0].count("▄") == 5 and study[2].count("▀") == 5
 
 
 def test_time_axis_with_spacing_labels_candles_at_their_columns() -> None:

@@ -241,6 +241,32 @@ def level_cells(values: np.ndarray, lo: float, hi: float, height: int) -> np.nda
     return cells[::-1]
 
 
+HALF_GLYPHS: tuple[str, ...] = (" ", "▄", "▀", "█")
+"""Cell glyph by filled halves, indexed by `upper * 2 + lower`."""
+
+
+def signed_cells(values: np.ndarray, lo: float, hi: float, height: int) -> np.ndarray:
+    """Glyphs (height, n), row 0 on top: each column filled in half cells from the zero line
+    to its value, up for positive and down for negative; any non-zero value fills a half."""
+    n = len(values)
+    out = np.full((max(height, 0), n), " ")
+    if height <= 0 or n == 0 or not hi > lo:
+        return out
+    halves = 2 * height
+    zero = round((0.0 - lo) / (hi - lo) * halves)
+    v = np.where(np.isfinite(values), values, 0.0)
+    k = np.clip(np.round((v - lo) / (hi - lo) * halves), 0, halves).astype(np.int64)
+    k = np.where((v > 0) & (k <= zero), zero + 1, k)
+    k = np.where((v < 0) & (k >= zero), zero - 1, k)
+    start = np.minimum(k, zero)
+    stop = np.maximum(k, zero)
+    idx = np.arange(halves)[:, None]  # half index from the bottom
+    filled = (idx >= start[None, :]) & (idx < stop[None, :])
+    code = filled[1::2].astype(np.int8) * 2 + filled[0::2].astype(np.int8)
+    glyphs = np.array(HALF_GLYPHS)
+    return np.asarray(glyphs[code[::-1]])
+
+
 def study_range(panel: StudyPanel) -> tuple[float, float]:
     """The panel's scale: its fixed bounds, or the finite values' span (padded if flat)."""
     lo, hi = panel.lo, panel.hi
@@ -352,13 +378,17 @@ def layout(
 
     if volume_rows:
         if study is None:
-            vcells = volume_cells(shown["volume"], volume_rows)
+            vglyphs = _VOLUME_ARRAY[volume_cells(shown["volume"], volume_rows)]
             vup = up
             note = ""
         else:
             values = np.asarray(study.values, dtype=np.float64)[len(study.values) - n :]
             s_lo, s_hi = study_range(StudyPanel(study.name, values, study.lo, study.hi))
-            vcells = level_cells(values, s_lo, s_hi, volume_rows)
+            if s_lo < 0 < s_hi and math.isfinite(study.lo):
+                # A signed scale (OBI) grows up or down from its zero line.
+                vglyphs = signed_cells(values, s_lo, s_hi, volume_rows)
+            else:
+                vglyphs = _VOLUME_ARRAY[level_cells(values, s_lo, s_hi, volume_rows)]
             finite = values[np.isfinite(values)]
             # Fixed scales (RSI, OBI) colour by side of their middle; fitted ones (CVD) by
             # direction, so a falling CVD reads as selling even while still positive.
@@ -368,7 +398,7 @@ def layout(
                 vup = ~(np.diff(values, prepend=values[:1]) < 0)
             last = float(finite[-1]) if finite.shape[0] else math.nan
             note = f"{last:.{study.decimals}f}" if math.isfinite(last) else "—"
-        vchars = _spread(_VOLUME_ARRAY[vcells], spacing)
+        vchars = _spread(vglyphs, spacing)
         vroles = _spread(
             np.where(vup, _ROLE["vol-up"], _ROLE["vol-down"])[None, :].repeat(volume_rows, 0),
             spacing,
