@@ -26,11 +26,12 @@ PNL_EVERY_S = 0.5
 """Positions and balances mark to the moving mid; this often is enough to read them."""
 
 Row = list[tuple[str, str]]
+STATUS_SHORT = {"partially_filled": "partial"}
 HEADERS: dict[str, tuple[tuple[str, int], ...]] = {
-    "working": (("Order", 22), ("Symbol", 10), ("Side", 5), ("Type", 10), ("Size", 11),
-                ("Filled", 11), ("Price", 13), ("Stop", 13), ("Status", 16)),
-    "fills": (("Time", 12), ("Order", 22), ("Symbol", 10), ("Side", 5), ("Size", 11),
-              ("Price", 13), ("Fee", 10), ("Liq", 6)),
+    "working": (("Order", 20), ("Symbol", 9), ("Side", 4), ("Type", 10), ("Size", 10),
+                ("Filled", 10), ("Price", 12), ("Stop", 12), ("Status", 10)),
+    "fills": (("Time", 12), ("Order", 20), ("Symbol", 9), ("Side", 4), ("Size", 10),
+              ("Price", 12), ("Fee", 10), ("Liq", 6)),
     "positions": (("Account", 10), ("Symbol", 10), ("Size", 11), ("Avg", 13),
                   ("Realized", 12), ("Unrealized", 12), ("Fees", 10)),
     "balances": (("Account", 10), ("Ccy", 5), ("Cash", 14), ("Equity", 14)),
@@ -117,7 +118,8 @@ class BlotterPane(Widget, can_focus=True):
                              (o.type, "text"), (f"{o.size:g}", "text"), (f"{o.filled:g}", "text"),
                              (f"{o.price:,.{pdec}f}" if o.price else "", "working"),
                              (f"{o.stop:,.{pdec}f}" if o.stop else "", "working"),
-                             (o.status + (" ✕" if o.pending_cancel else ""), "label")])
+                             (STATUS_SHORT.get(o.status, o.status)
+                              + (" ✕" if o.pending_cancel else ""), "label")])
         elif name == "fills":
             for f in reversed(s.fills):
                 t = datetime.fromtimestamp(f.ts / 1e9, UTC).strftime("%H:%M:%S.%f")[:-3]
