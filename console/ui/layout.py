@@ -35,8 +35,23 @@ BREAKPOINTS: list[tuple[int, str]] = [(0, "-narrow"), (SIDE_NARROW_AT, "-medium"
                                       (SIDE_WIDE_AT, "-wide")]
 """Screen classes by terminal width; app.tcss hides or narrows panes on them."""
 
+TALL_AT = 40
+"""From this height the blotter gets its full height; below it the chart keeps its rows."""
+
+HEIGHT_BREAKPOINTS: list[tuple[int, str]] = [(0, "-short"), (TALL_AT, "-tall")]
+
 PANE_ORDER: tuple[str, ...] = ("quotes", "candles", "blotter", "ladder", "order-entry", "tape")
 """Pane ids in the order the cycle key visits them (absent or hidden panes are skipped)."""
+
+
+PANE_TITLES: dict[str, str] = {
+    "quotes": "Watchlist",
+    "blotter": "Blotter",
+    "ladder": "Ladder",
+    "order-entry": "Order",
+    "tape": "Tape",
+}
+"""Border titles for panes that do not set their own."""
 
 
 class LayoutState(msgspec.Struct, kw_only=True):
@@ -90,6 +105,7 @@ class LayoutMixin(App[int]):
     """Maximize / cycle bindings and layout persistence, mixed into the console app."""
 
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
+    VERTICAL_BREAKPOINTS = HEIGHT_BREAKPOINTS
 
     COMMANDS = App.COMMANDS | {ConsoleCommands}
 
@@ -108,6 +124,13 @@ class LayoutMixin(App[int]):
     """Warnings found before the app ran (bad theme files, damaged state), shown at mount."""
     _saved_state: bytes = b""
     _timeframe_s: int
+
+    def on_mount(self) -> None:
+        # Textual calls each class's handler along the MRO, so the app's own on_mount runs too.
+        for pane_id, title in PANE_TITLES.items():
+            for pane in self.query(f"#{pane_id}"):
+                if not pane.border_title:
+                    pane.border_title = title
 
     def visible_panes(self) -> list[Widget]:
         """Panes present and shown, in cycle order."""
