@@ -169,6 +169,8 @@ class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
 
     def _frame(self) -> None:
         """Read the view's plain state and repaint only the panes whose content changed."""
+        if self._view_stopped or self._exit:
+            return  # shutting down: panes may already be gone
         now = time.perf_counter()
         if self._view_ready and not self._view_stopped:
             view = self.view
