@@ -57,9 +57,15 @@ async def console(
         session.close()
 
 
-async def rest_below(pilot: Pilot[int], pages: int = 40) -> None:
-    """Focus the ladder and move its cursor well under the bid, where a buy rests unfilled."""
-    await pilot.press("l", *["pagedown"] * pages)
+async def rest_below(pilot: Pilot[int], ticks: int = 400) -> None:
+    """Focus the ladder and put its cursor well under the bid, where a buy rests unfilled.
+
+    (The paging keys themselves are covered by the ladder and terminal tests.)
+    """
+    await pilot.press("l")
+    app = pilot.app
+    assert isinstance(app, MDConsoleApp)
+    app.ladder_pane.move_cursor(-ticks)
 
 
 def working(session: TradingSession) -> list[str]:
@@ -82,7 +88,8 @@ async def test_buy_key_places_limit_at_cursor_shown_working_in_blotter_and_ladde
 
 async def test_sell_key_places_sell_limit_at_cursor(tmp_path: Path) -> None:
     async with console(tmp_path) as (app, pilot, session):
-        await pilot.press("l", *["pageup"] * 40)
+        await pilot.press("l")
+        app.ladder_pane.move_cursor(400)
         cursor = app.ladder_pane.cursor_price
         await pilot.press("s")
         await until(app, lambda: len(working(session)) == 1)
@@ -158,7 +165,8 @@ async def test_join_bid_buys_at_best_bid_and_join_ask_sells_at_best_ask(tmp_path
 
 async def test_stop_keys_place_dark_stops_at_the_cursor(tmp_path: Path) -> None:
     async with console(tmp_path) as (app, pilot, session):
-        await pilot.press("l", *["pageup"] * 40)
+        await pilot.press("l")
+        app.ladder_pane.move_cursor(400)
         above = app.ladder_pane.cursor_price
         await pilot.press("o")
         await until(app, lambda: len(working(session)) == 1)

@@ -184,6 +184,8 @@ class TradingMixin(App[int]):
         s = self.trading
         assert s is not None
         t = self.entry_pane.ticket
+        if t.account in s.accounts and t.account != s.account:
+            s.account = t.account  # the ticket's account sets the mode and the banner
         inst = s.instrument(symbol)
         if t.symbol != symbol and inst is not None:
             t.symbol = symbol
@@ -218,6 +220,21 @@ class TradingMixin(App[int]):
     @property
     def blotter_pane(self) -> BlotterPane:
         return self.query_one(BlotterPane)
+
+    @property
+    def accounts(self) -> list[str]:
+        """Accounts the ticket can trade from (the command palette offers them)."""
+        return list(self.trading.accounts) if self.trading is not None else []
+
+    def select_account(self, account: str) -> None:
+        """Trade from `account`: the ticket, the banner and flatten use it."""
+        s = self.trading
+        if s is None or account not in s.accounts:
+            return
+        s.account = account
+        self.entry_pane.ticket.account = account
+        self.notify(f"trading from {account} ({s.mode})", timeout=3)
+        self._repaint_now()
 
     def active_symbol(self) -> str:
         """The charted symbol (else the watchlist's selection)."""
