@@ -54,6 +54,8 @@ async def test_zoom_key_maximizes_the_focused_pane_and_restores_it() -> None:
         await pilot.pause()
         assert app.screen.maximized is app.quotes_pane
         assert app.layout_state.maximized == "quotes"
+        visible = {w for w in app.screen._compositor.visible_widgets}
+        assert app.status_line in visible and app.candles_pane not in visible
         await pilot.press("z")
         await pilot.pause()
         assert app.screen.maximized is None

@@ -105,6 +105,8 @@ class LayoutMixin(App[int]):
     """Maximize / cycle bindings and layout persistence, mixed into the console app."""
 
     HORIZONTAL_BREAKPOINTS = BREAKPOINTS
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusLine"
+    """A zoomed pane keeps the status bar: connector state and PAPER/LIVE stay in sight."""
     VERTICAL_BREAKPOINTS = HEIGHT_BREAKPOINTS
 
     COMMANDS = App.COMMANDS | {ConsoleCommands}
