@@ -51,6 +51,23 @@ def cells_strip(cells: list[Cell], palette: Palette, width: int, cursor: bool = 
     return Strip(segments).adjust_cell_length(width, fill)
 
 
+def changed_span(old: tuple[list[Cell], bool] | None, new: tuple[list[Cell], bool],
+                 width: int) -> tuple[int, int]:
+    """Columns [x0, x1) that differ between two renderings of a row (all, if unknown)."""
+    if old is None or old[1] != new[1] or len(old[0]) != len(new[0]):
+        return 0, width
+    x = 0
+    x0, x1 = width, 0
+    for (t0, r0), (t1, r1) in zip(old[0], new[0], strict=True):
+        w = len(t1)
+        if t0 != t1 or r0 != r1 or len(t0) != w:
+            x0, x1 = min(x0, x), max(x1, x + max(w, len(t0)))
+        x += w
+    if x1 <= x0:
+        return 0, 0
+    return x0, min(x1, width)
+
+
 class LadderPane(Widget, can_focus=True):
     """The depth ladder of one symbol. Up/down move the price cursor."""
 
@@ -79,6 +96,7 @@ class LadderPane(Widget, can_focus=True):
         self.pdec = 2
         self._palette: Palette | None = None
         self._keys: list[object] = []
+        self._cells: list[tuple[list[Cell], bool] | None] = []
         self._strips: list[Strip] = []
         self._header: Strip | None = None
         self._width = 0
@@ -168,16 +186,22 @@ class LadderPane(Widget, can_focus=True):
             key = (row.key, focus)
             if self._keys[i] == key:
                 continue
+            cursor = row.tick == cursor_row
+            old = self._cells[i]
             self._keys[i] = key
-            self._strips[i] = cells_strip(row.cells, self._palette, width,
-                                          cursor=row.tick == cursor_row)
-            self.refresh(Region(0, i + 1, width, 1))
+            self._cells[i] = (row.cells, cursor)
+            self._strips[i] = cells_strip(row.cells, self._palette, width, cursor=cursor)
+            x0, x1 = changed_span(old, (row.cells, cursor), width)
+            # Only the changed columns are repainted: a size ticking in one cell sends that
+            # cell to the terminal, not the whole row (it matters over SSH).
+            self.refresh(Region(x0, i + 1, x1 - x0, 1))
             changed = True
         return changed
 
     def _invalidate(self) -> None:
         n = self.rows
         self._keys = [None] * n
+        self._cells = [None] * n
         self._strips = [Strip.blank(self.size.width)] * n
         self._header = None
         self.refresh()
