@@ -160,3 +160,16 @@ async def test_ladder_pane_centres_on_spread_moves_cursor_and_groups(tmp_path: P
             await app.stop_view()
     finally:
         session.close()
+
+
+def test_changed_span_covers_only_the_cells_that_differ() -> None:
+    from console.ui.ladder import changed_span
+
+    old = ([("  ", "text"), ("1.0", "bid"), (" ", "text"), ("100", "text")], False)
+    same_width = ([("  ", "text"), ("2.0", "bid"), (" ", "text"), ("100", "text")], False)
+    assert changed_span(old, same_width, 9) == (2, 5)
+    recoloured = ([("  ", "text"), ("1.0", "bid"), (" ", "text"), ("100", "last")], False)
+    assert changed_span(old, recoloured, 9) == (6, 9)
+    assert changed_span(old, old, 9) == (0, 0)
+    assert changed_span(None, old, 9) == (0, 9)  # never painted: the whole row
+    assert changed_span(old, (old[0], True), 9) == (0, 9)  # the cursor moved onto it
