@@ -68,7 +68,7 @@ def frozen_hub() -> FeedHub:
         stream_quotes=frozen_stream,
     )
     return FeedHub(
-        module,  # type: ignore[arg-type]
+        module,
         SYMBOLS,
         config={"seed": 42, "rate": 400, "start_time": START_TIME},
         stale_after=1e9,  # the stream is quiet on purpose: never grey the rows

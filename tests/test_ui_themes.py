@@ -103,7 +103,9 @@ def test_high_contrast_colours_are_exact_in_a_256_colour_terminal() -> None:
 
     spec = BUILTIN_SPECS["mdconsole-high-contrast"]
     colours = [v for k, v in spec.items() if isinstance(v, str)]
-    colours += list(spec["variables"].values())  # type: ignore[union-attr]
+    variables = spec["variables"]
+    assert isinstance(variables, dict)
+    colours += list(variables.values())
     for value in colours:
         rich = Color.parse(value).rich_color
         assert rich.downgrade(ColorSystem.EIGHT_BIT).get_truecolor() == rich.get_truecolor(), value

@@ -11,7 +11,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from textual.app import App
@@ -121,11 +121,15 @@ class LayoutMixin(App[int]):
 
     layout_path: Path | None = None
     """Where layout state persists; None (tests, embedders) keeps it in memory only."""
-    layout_state: LayoutState = LayoutState()
+    layout_state: LayoutState
     startup_notes: Sequence[str] = ()
     """Warnings found before the app ran (bad theme files, damaged state), shown at mount."""
     _saved_state: bytes = b""
     _timeframe_s: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layout_state = LayoutState()  # per app: tests run many apps in one process
 
     def on_mount(self) -> None:
         # Textual calls each class's handler along the MRO, so the app's own on_mount runs too.
