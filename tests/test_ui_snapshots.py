@@ -57,6 +57,9 @@ async def frozen_stream(
 
 
 def frozen_hub() -> FeedHub:
+    # History reuses an anchor a previous hub in this process left behind, even with a pinned
+    # start time; forget them so history starts from START_TIME like the stream.
+    sim._anchors.clear()
     module = SimpleNamespace(
         NAME="sim",
         CAPABILITIES=sim.CAPABILITIES,
