@@ -23,11 +23,21 @@ class KeyRow(NamedTuple):
     binding_id: str
 
 
+PANE_GROUPS: dict[str, str] = {
+    "quotes": "Watchlist",
+    "candles": "Chart",
+    "blotter": "Blotter",
+    "ladder": "Ladder",
+    "order-entry": "Order ticket",
+    "tape": "Tape",
+}
+"""Help section per pane id; keys there work while that pane has focus."""
+
+
 def _group_name(node: DOMNode) -> str:
     if isinstance(node, App):
         return "Console"
-    title = getattr(node, "border_title", None)
-    return str(title).split(" · ")[0] if title else type(node).__name__
+    return PANE_GROUPS.get(node.id or "", type(node).__name__)
 
 
 def key_rows(app: App[Any], nodes: Iterable[DOMNode]) -> list[KeyRow]:
