@@ -28,6 +28,9 @@ HUGE_SIZE = 10.0
 """... and this many times, in reverse video: a block worth noticing from across the room."""
 MEDIAN_OF = 200
 """How many recent prints the median size is taken over."""
+REPAINT_EVERY_S = 0.1
+"""A busy tape scrolls every row each repaint; faster than this nobody can read it and it
+costs terminal bytes (SSH), so the pane repaints at most ten times a second."""
 
 
 class TapeSource(Protocol):
@@ -84,6 +87,7 @@ class TapePane(Widget, can_focus=True):
         self._header: Strip | None = None
         self._painted_size = (0, 0)
         self._clock = _Clock()
+        self._painted_at = 0.0
         self._instrument: Instrument | None = None
 
     def set_palette(self, palette: Palette) -> None:
@@ -123,6 +127,10 @@ class TapePane(Widget, can_focus=True):
             self._invalidate()
         if tape.version == self._version:
             return False
+        now = time.monotonic()
+        if self._version >= 0 and now - self._painted_at < REPAINT_EVERY_S:
+            return False
+        self._painted_at = now
         self._version = tape.version
         self._instrument = view.instruments.get(self.symbol)
         self._trades = tape.latest(max(self.rows, MEDIAN_OF))
