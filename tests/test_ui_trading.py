@@ -282,3 +282,12 @@ def test_live_account_confirms_every_order_unless_turned_off(tmp_path: Path) -> 
         assert session.mode == "PAPER"
     finally:
         session.close()
+
+
+async def test_configured_ladder_group_is_the_ladders_starting_grouping(tmp_path: Path) -> None:
+    async with console(tmp_path, TradingSettings(ladder_group=5)) as (app, pilot, _):
+        assert app.ladder_pane.group == 5
+        await until(app, lambda: app.ladder_pane.top_tick is not None
+                    and app.ladder_pane.top_tick % 5 == 0)
+        await pilot.press("l", "full_stop")
+        assert app.ladder_pane.group == 10

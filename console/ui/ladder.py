@@ -252,8 +252,14 @@ class LadderPane(Widget, can_focus=True):
         self._set_title()
 
     def action_group(self, step: int) -> None:
-        i = GROUPS.index(self.group) if self.group in GROUPS else 0
-        self.group = GROUPS[max(0, min(len(GROUPS) - 1, i + step))]
+        if self.group in GROUPS:
+            i = GROUPS.index(self.group) + step
+        else:  # a configured group off the list: step to its neighbour on the list
+            bigger = [k for k, g in enumerate(GROUPS) if g > self.group]
+            if not bigger and step > 0:
+                return
+            i = (bigger[0] if bigger else len(GROUPS)) - (1 if step < 0 else 0)
+        self.group = GROUPS[max(0, min(len(GROUPS) - 1, i))]
         self.top_tick = None
         self._invalidate()
         self._set_title()

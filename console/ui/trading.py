@@ -133,6 +133,7 @@ class TradingMixin(App[int]):
             return
         if hasattr(self._market, "subscribe") and hasattr(self._market, "books"):
             s.attach(self._market)
+        self.ladder_pane.group = s.settings.ladder_group
         ticket = self.entry_pane.ticket
         ticket.account = s.account
         ticket.accounts = list(s.accounts)
