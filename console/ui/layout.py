@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import msgspec
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.widget import Widget
 
 from console.data.provider import TIMEFRAMES
@@ -138,22 +139,25 @@ class LayoutMixin(App[int]):
                 if not pane.border_title:
                     pane.border_title = title
 
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The screen the panes live on (the palette, help and modals sit above it)."""
+        return self.screen_stack[0]
+
     def visible_panes(self) -> list[Widget]:
-        """Panes present and shown, in cycle order."""
+        """Panes present and shown (their column too), in cycle order."""
         panes: list[Widget] = []
         for pane_id in PANE_ORDER:
-            found = self.screen.query(f"#{pane_id}")
-            if found and found.first().display and found.first().parent is not None:
-                widget = found.first()
-                if widget.parent is not None and getattr(widget.parent, "display", True):
-                    panes.append(widget)
+            for pane in self.main_screen.query(f"#{pane_id}"):
+                column = pane.parent
+                if pane.display and (not isinstance(column, Widget) or column.display):
+                    panes.append(pane)
         return panes
 
     def pane_with_focus(self) -> Widget | None:
         """The pane holding the focused widget (itself or an ancestor)."""
-        focused = self.screen.focused
         panes = self.visible_panes()
-        node: object = focused
+        node: object = self.main_screen.focused
         while isinstance(node, Widget):
             if node in panes:
                 return node
@@ -170,7 +174,7 @@ class LayoutMixin(App[int]):
         focus = self._focus_target(target)
         if focus is not None:
             focus.focus()
-        if self.screen.maximized is not None:
+        if self.main_screen.maximized is not None:
             self._maximize(target)
 
     def _focus_target(self, pane: Widget) -> Widget | None:
@@ -183,11 +187,11 @@ class LayoutMixin(App[int]):
 
     def _maximize(self, pane: Widget) -> None:
         # Set directly: Screen.maximize refuses panes that cannot take focus (the chart).
-        self.screen.maximized = pane
+        self.main_screen.maximized = pane
         self.layout_state.maximized = pane.id or ""
 
     def action_toggle_maximize(self) -> None:
-        screen = self.screen
+        screen = self.main_screen
         if screen.maximized is not None:
             screen.minimize()
             self.layout_state.maximized = ""
@@ -252,7 +256,7 @@ class LayoutMixin(App[int]):
     def status_context(self) -> dict[str, str]:
         """Symbol, account and mode for the status bar (from the trading session if any)."""
         trading = getattr(self, "trading", None)
-        candles = self.screen_stack[0].query("#candles")
+        candles = self.main_screen.query("#candles")
         symbol = str(getattr(candles.first(), "symbol", "")) if candles else ""
         return {
             "symbol": symbol,
@@ -280,7 +284,7 @@ class LayoutMixin(App[int]):
         state = self.layout_state
         state.symbol = symbol
         state.timeframe_s = timeframe_s
-        if self.screen.maximized is None and self.screen is self.screen_stack[0]:
+        if self.main_screen.maximized is None:
             state.maximized = ""
         if self.layout_path is None:
             return
