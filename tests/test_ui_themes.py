@@ -169,3 +169,26 @@ async def test_no_color_environment_turns_the_output_monochrome(
     app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
     assert app.no_color
     assert any(isinstance(f, Monochrome) for f in app._filters)
+
+
+async def test_reloading_user_themes_repaints_an_edited_theme_in_use(tmp_path: Path) -> None:
+    from tests.test_ui_app import quotes_show_numbers, sim_hub, until
+
+    theme_file = tmp_path / "mine.toml"
+    theme_file.write_text('primary = "#123456"\nsurface = "#102030"\n')
+    themes, _ = load_user_themes(tmp_path)
+    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1, extra_themes=themes,
+                       theme="mine")
+    app.themes_dir = tmp_path
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(app, lambda: quotes_show_numbers(app))
+        theme_file.write_text('primary = "#123456"\nsurface = "#302010"\n')
+        app.reload_user_themes()
+
+        def header_bg() -> str:
+            style = next(iter(app.quotes_pane.render_line(0))).style
+            return hex_of(style.bgcolor) if style is not None else ""
+
+        await until(app, lambda: header_bg() in ("#302010", "#2f2010"))  # colour maths rounds
+        assert app.theme == "mine"
+        await pilot.press("q")

@@ -312,9 +312,8 @@ async def run_console(
     layout_file = state_path()
     saved, layout_warning = load_state(layout_file)
     watchlist = list(symbols or merge_watchlist(console.symbols, saved.watchlist))
-    user_themes, theme_errors = load_user_themes(
-        user_themes_dir(config.source if isinstance(config, Config) else "")
-    )
+    themes_dir = user_themes_dir(config.source if isinstance(config, Config) else "")
+    user_themes, theme_errors = load_user_themes(themes_dir)
     trading, trading_note = open_session(config if isinstance(config, Config) else Config())
     hub = FeedHub(
         provider,
@@ -333,6 +332,7 @@ async def run_console(
         trading=trading,
     )
     app.load_layout(layout_file)
+    app.themes_dir = themes_dir
     app.startup_notes = [n for n in (layout_warning, *theme_errors, trading_note) if n]
     try:
         code = await app.run_async(headless=headless)

@@ -23,6 +23,8 @@ def console_commands(app: Any) -> Iterator[Command]:
         yield (f"Timeframe {name}", f"Candles of {name}", partial(app.chart, None, seconds))
     for theme in app.available_themes:
         yield (f"Theme {theme}", "Switch the colour theme", partial(setattr, app, "theme", theme))
+    yield ("Reload user themes", "Read themes/*.toml in the config directory again",
+           app.reload_user_themes)
     select_account = getattr(app, "select_account", None)
     for account in getattr(app, "accounts", ()):
         if callable(select_account):

@@ -23,6 +23,7 @@ from console.data.provider import TIMEFRAMES
 from console.ui.commands import ConsoleCommands
 from console.ui.help import HelpScreen, key_rows
 from console.ui.search import Listing, SymbolSearch
+from themes.user import load_user_themes
 
 ENV_STATE_DIR = "MDCONSOLE_STATE_DIR"
 STATE_FILE = "layout.json"
@@ -125,6 +126,8 @@ class LayoutMixin(App[int]):
     layout_state: LayoutState
     startup_notes: Sequence[str] = ()
     """Warnings found before the app ran (bad theme files, damaged state), shown at mount."""
+    themes_dir: Path | None = None
+    """Where user theme files live; "Reload user themes" reads them again."""
     _saved_state: bytes = b""
     _timeframe_s: int
 
@@ -252,6 +255,23 @@ class LayoutMixin(App[int]):
         else:
             self.notify(f"{pick.symbol} added to the watchlist; it streams from the next start",
                         timeout=6)
+
+    def reload_user_themes(self) -> None:
+        """Read the theme files again and repaint if the theme in use was one of them."""
+        if self.themes_dir is None:
+            self.notify("no user themes directory in use", severity="warning")
+            return
+        themes, errors = load_user_themes(self.themes_dir)
+        for theme in themes:
+            self.register_theme(theme)
+        for error in errors:
+            self.notify(error, severity="error", timeout=10)
+        current = self.theme
+        if current in {t.name for t in themes}:
+            # Re-selecting the same name is not a change; pass through another to repaint.
+            self.theme = next(name for name in self.available_themes if name != current)
+            self.theme = current
+        self.notify(f"{len(themes)} user theme(s) loaded from {self.themes_dir}", timeout=4)
 
     def status_context(self) -> dict[str, str]:
         """Symbol, account and mode for the status bar (from the trading session if any)."""
