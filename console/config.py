@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +63,66 @@ class RecordSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     compress: bool = True
 
 
+class TradingConfigError(ValueError):
+    """A `[trading]` setting is wrong; the message names the key and the fix."""
+
+
+class TradingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The `[trading]` table: how keyboard orders are sized and when they ask to confirm."""
+
+    account: str = ""
+    """Account new orders go to ("" = the first configured account)."""
+    default_size: float = 0.0
+    """Size of a new ticket in base units (0 = the first step of the size ladder)."""
+    size_ladder: list[float] = msgspec.field(default_factory=list)
+    """Sizes `]` and `[` step through, in base units ([] = 1, 5, 10, 50, 100, 500 lots)."""
+    confirm_notional: float = 0.0
+    """Orders of at least this notional (quote currency) ask for confirmation (0 = never)."""
+    confirm_live: bool = True
+    """In LIVE mode every order asks for confirmation unless this is false."""
+    ladder_group: int = 1
+    """Ticks per ladder row to start with."""
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], where: str = "trading") -> TradingSettings:
+        """Validate strictly; each error names `where.key`, the value and what is expected."""
+        names = {f.name for f in msgspec.structs.fields(cls)}
+        for key, value in table.items():
+            if key not in names:
+                raise TradingConfigError(
+                    f"{where}.{key}: unknown trading setting; known: {', '.join(sorted(names))}")
+            if key == "account" and not isinstance(value, str):
+                raise TradingConfigError(f"{where}.account: got {value!r}; expected a name")
+            if key == "confirm_live" and not isinstance(value, bool):
+                raise TradingConfigError(f"{where}.confirm_live: got {value!r}; use true/false")
+            if key in ("default_size", "confirm_notional") and not _non_negative(value):
+                raise TradingConfigError(f"{where}.{key}: got {value!r}; expected a number >= 0")
+            if key == "ladder_group" and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 1):
+                raise TradingConfigError(
+                    f"{where}.ladder_group: got {value!r}; expected a whole number >= 1")
+            if key == "size_ladder" and (not isinstance(value, list) or not all(
+                    _non_negative(v) and v > 0 for v in value)):
+                raise TradingConfigError(
+                    f"{where}.size_ladder: got {value!r}; expected a list of sizes > 0, "
+                    "e.g. [0.01, 0.1, 1]")
+        try:
+            return msgspec.convert(dict(table), cls)
+        except msgspec.ValidationError as exc:  # pragma: no cover - guarded above
+            raise TradingConfigError(f"{where}: {exc}") from None
+
+    def ladder_for(self, lot: float) -> list[float]:
+        """Size ladder steps, ascending; defaults to multiples of the lot."""
+        if self.size_ladder:
+            return sorted(self.size_ladder)
+        return [round(lot * k, 12) for k in (1, 5, 10, 50, 100, 500)]
+
+
+def _non_negative(value: object) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, int | float)
+            and math.isfinite(value) and value >= 0)
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole file. Every section is optional: no file at all runs on `sim`."""
 
@@ -71,6 +133,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     )
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     record: RecordSection = msgspec.field(default_factory=RecordSection)
+    trading: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Keyboard order entry settings, checked by `TradingSettings.from_mapping`."""
     source: str = ""
     """The file this came from ("" for built-in defaults); not a TOML key."""
 
@@ -155,7 +219,7 @@ def parse_config(text: str, source: str = "<string>") -> Config:
 
 
 def _check_accounts(config: Config, source: str) -> None:
-    """Risk and paper tables are the EMS's schemas; check them now so `config check` sees them."""
+    """Risk, paper and trading tables have schemas of their own; `config check` sees them too."""
     from console.ems.paper import PaperConfig, PaperConfigError
     from console.ems.risk import RiskConfigError, RiskLimits
 
@@ -165,6 +229,10 @@ def _check_accounts(config: Config, source: str) -> None:
             PaperConfig.from_mapping(account.paper, f"accounts.{name}.paper")
         except (RiskConfigError, PaperConfigError) as exc:
             raise ConfigError(f"{source}: key {exc}") from None
+    try:
+        TradingSettings.from_mapping(config.trading)
+    except TradingConfigError as exc:
+        raise ConfigError(f"{source}: key {exc}") from None
 
 
 def _explain(message: str) -> str:
@@ -221,6 +289,14 @@ destination = "paper"
 # [accounts.paper.risk]
 # max_order_size = 10.0
 # price_band_pct = 5.0
+
+# [trading]
+# account = "paper"              # account new orders go to (default: the first account)
+# default_size = 0.001           # ticket size in base units (0 = first size-ladder step)
+# size_ladder = [0.001, 0.01, 0.1, 1]   # sizes ] and [ step through (default: lot multiples)
+# confirm_notional = 5000        # ask before orders of at least this notional (0 = never)
+# confirm_live = true            # LIVE accounts confirm every order
+# ladder_group = 1               # ticks per ladder row at start
 
 # [keys]                         # remap a binding by its id, e.g.
 # "quit" = "ctrl+q"

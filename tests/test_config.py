@@ -93,3 +93,16 @@ def test_cli_reports_a_bad_config_in_one_line_without_a_traceback(tmp_path: Path
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"error: {path}: key console.fps" in result.stderr
+
+
+def test_trading_table_is_checked_with_the_rest_of_the_file() -> None:
+    with pytest.raises(ConfigError, match=r"key trading\.size_ladder: got \[0\.1, -1\]"):
+        parse_config("[trading]\nsize_ladder = [0.1, -1]\n", "f.toml")
+    config = parse_config("[trading]\nconfirm_notional = 5000\n")
+    assert config.trading == {"confirm_notional": 5000}
+
+
+def test_the_example_config_is_valid() -> None:
+    from console.config import EXAMPLE
+
+    assert parse_config(EXAMPLE).console.provider == "sim"

@@ -11,13 +11,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 
-from console.config import parse_config
+from console.config import TradingConfigError, TradingSettings, parse_config
 from console.data.feed import FeedHub
 from console.ems.journal import Journal
 from console.ems.risk import RiskLimits
 from console.ems.router import Ems
 from console.ui.app import MDConsoleApp
-from console.ui.session import TradingConfigError, TradingSession, TradingSettings
+from console.ui.session import TradingSession
 from console.ui.trading import ConfirmOrderScreen
 
 SYMBOLS = ["BTC/USD", "ETH/USD"]

@@ -6,15 +6,14 @@ panes read `version`, `working_orders`, `fills`, `preview` and `working_order_li
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
-from console.config import Config
+from console.config import Config, TradingConfigError, TradingSettings
 from console.ems.commands import risk_from_accounts
 from console.ems.journal import Journal
 from console.ems.messages import (
@@ -32,76 +31,6 @@ from console.ems.state import OrderState
 from console.model.instruments import Instrument
 
 LineKind = Literal["buy", "sell", "stop-buy", "stop-sell", "position"]
-
-
-class TradingConfigError(ValueError):
-    """A `[trading]` setting is wrong; the message names the key and the fix."""
-
-
-class TradingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The `[trading]` table: how keyboard orders are sized and when they ask to confirm."""
-
-    account: str = ""
-    """Account new orders go to ("" = the first configured account)."""
-    default_size: float = 0.0
-    """Size of a new ticket in base units (0 = the first step of the size ladder)."""
-    size_ladder: list[float] = msgspec.field(default_factory=list)
-    """Sizes `]` and `[` step through, in base units ([] = 1, 5, 10, 50, 100, 500 lots)."""
-    confirm_notional: float = 0.0
-    """Orders of at least this notional (quote currency) ask for confirmation (0 = never)."""
-    confirm_live: bool = True
-    """In LIVE mode every order asks for confirmation unless this is false."""
-    ladder_group: int = 1
-    """Ticks per ladder row to start with."""
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any], where: str = "trading") -> TradingSettings:
-        """Validate strictly; each error names `where.key`, the value and what is expected."""
-        names = {f.name for f in msgspec.structs.fields(cls)}
-        for key, value in table.items():
-            if key not in names:
-                raise TradingConfigError(
-                    f"{where}.{key}: unknown trading setting; known: {', '.join(sorted(names))}")
-            if key == "account" and not isinstance(value, str):
-                raise TradingConfigError(f"{where}.account: got {value!r}; expected a name")
-            if key == "confirm_live" and not isinstance(value, bool):
-                raise TradingConfigError(f"{where}.confirm_live: got {value!r}; use true/false")
-            if key in ("default_size", "confirm_notional") and not _non_negative(value):
-                raise TradingConfigError(f"{where}.{key}: got {value!r}; expected a number >= 0")
-            if key == "ladder_group" and (isinstance(value, bool) or not isinstance(value, int)
-                                          or value < 1):
-                raise TradingConfigError(
-                    f"{where}.ladder_group: got {value!r}; expected a whole number >= 1")
-            if key == "size_ladder" and (not isinstance(value, list) or not all(
-                    _non_negative(v) and v > 0 for v in value)):
-                raise TradingConfigError(
-                    f"{where}.size_ladder: got {value!r}; expected a list of sizes > 0, "
-                    "e.g. [0.01, 0.1, 1]")
-        try:
-            return msgspec.convert(dict(table), cls)
-        except msgspec.ValidationError as exc:  # pragma: no cover - guarded above
-            raise TradingConfigError(f"{where}: {exc}") from None
-
-    def ladder_for(self, lot: float) -> list[float]:
-        """Size ladder steps, ascending; defaults to multiples of the lot."""
-        if self.size_ladder:
-            return sorted(self.size_ladder)
-        return [round(lot * k, 12) for k in (1, 5, 10, 50, 100, 500)]
-
-
-def _non_negative(value: object) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, int | float)
-            and math.isfinite(value) and value >= 0)
-
-
-def trading_table(config: Config) -> Mapping[str, Any]:
-    """The `[trading]` table once config.py carries it; until then, none."""
-    table = getattr(config, "trading", None)
-    if table is None:
-        return {}
-    if isinstance(table, Mapping):
-        return table
-    return msgspec.to_builtins(table)  # type: ignore[no-any-return]
 
 
 class TradingSession:
@@ -138,7 +67,7 @@ class TradingSession:
     def from_config(cls, config: Config, journal: str | Path | None = None) -> TradingSession:
         """An Ems on the configured journal, risk and paper settings (errors name the key)."""
         try:
-            settings = TradingSettings.from_mapping(trading_table(config))
+            settings = TradingSettings.from_mapping(config.trading)
             risk = risk_from_accounts(config.risk_tables())
             paper = PaperConfig.from_mapping(config.paper_table())
         except (RiskConfigError, ValueError) as exc:
