@@ -137,3 +137,12 @@ def test_state_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: objec
 def test_watchlist_keeps_config_symbols_first_and_each_once() -> None:
     assert merge_watchlist(["BTC/USD", "ETH/USD"], ["ADA/USD", "BTC/USD"]) == [
         "BTC/USD", "ETH/USD", "ADA/USD"]
+
+
+async def test_saved_additions_the_provider_no_longer_lists_are_left_out_with_a_note() -> None:
+    from console.ui.layout import listed_additions
+
+    kept, note = await listed_additions("sim", {"seed": 1}, ["DOGE/USD", "NOPE/USD"])
+    assert kept == ["DOGE/USD"]
+    assert "NOPE/USD" in note and "DOGE/USD" not in note
+    assert await listed_additions("sim", {}, []) == ([], "")

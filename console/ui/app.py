@@ -25,7 +25,13 @@ from console.data.provider import TIMEFRAMES, ProviderError
 from console.ui.blotter import BlotterPane
 from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions, chart_commands
 from console.ui.ladder import LadderPane
-from console.ui.layout import LayoutMixin, load_state, merge_watchlist, state_path
+from console.ui.layout import (
+    LayoutMixin,
+    listed_additions,
+    load_state,
+    merge_watchlist,
+    state_path,
+)
 from console.ui.market_view import MarketView
 from console.ui.order_entry import OrderEntryPane
 from console.ui.palette import Palette
@@ -311,7 +317,10 @@ async def run_console(
         keymap = {}
     layout_file = state_path()
     saved, layout_warning = load_state(layout_file)
-    watchlist = list(symbols or merge_watchlist(console.symbols, saved.watchlist))
+    added, watchlist_note = await listed_additions(
+        provider, provider_config, [] if symbols else saved.watchlist
+    )
+    watchlist = list(symbols or merge_watchlist(console.symbols, added))
     themes_dir = user_themes_dir(config.source if isinstance(config, Config) else "")
     user_themes, theme_errors = load_user_themes(themes_dir)
     trading, trading_note = open_session(config if isinstance(config, Config) else Config())
@@ -333,7 +342,9 @@ async def run_console(
     )
     app.load_layout(layout_file)
     app.themes_dir = themes_dir
-    app.startup_notes = [n for n in (layout_warning, *theme_errors, trading_note) if n]
+    app.startup_notes = [
+        n for n in (layout_warning, watchlist_note, *theme_errors, trading_note) if n
+    ]
     try:
         code = await app.run_async(headless=headless)
     finally:

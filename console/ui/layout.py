@@ -6,10 +6,11 @@ state directory, or `$MDCONSOLE_STATE_DIR`; a damaged file is reported and repla
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -320,3 +321,35 @@ class LayoutMixin(App[int]):
 def merge_watchlist(configured: list[str], added: list[str]) -> list[str]:
     """Config symbols first, then symbols the user added with search, each once."""
     return list(dict.fromkeys([*configured, *added]))
+
+
+async def listed_additions(
+    provider: str, config: Mapping[str, Any], added: Sequence[str]
+) -> tuple[list[str], str]:
+    """The saved watchlist additions `provider` still lists, and a note naming any dropped.
+
+    A symbol added with search may vanish later (config changed, recording moved); starting
+    the feed with it would fail, so it is left out for this run instead.
+    """
+    if not added:
+        return [], ""
+    import providers
+
+    kept: list[str] = []
+    try:
+        module = providers.load(provider)
+        configure = getattr(module, "configure", None)
+        if configure is not None:
+            configure(dict(config))
+        for symbol in added:
+            try:
+                await asyncio.wait_for(module.symbol_info(symbol), 5.0)
+            except Exception:  # not listed, or cannot tell: the configured symbols still start
+                continue
+            kept.append(symbol)
+    except Exception:
+        kept = []
+    dropped = [s for s in added if s not in kept]
+    note = (f"watchlist: {', '.join(dropped)} not listed by {provider} now; left out"
+            if dropped else "")
+    return kept, note
