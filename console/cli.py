@@ -89,6 +89,70 @@ def run_ui(cfg: Config, provider: str | None, symbols: list[str] | None) -> None
         raise typer.Exit(130) from None
 
 
+@app.command("replay")
+def replay_cmd(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Recordings, OKX SQLite databases, or folders of them.")
+    ],
+    speed: Annotated[str, typer.Option("--speed", help="1, 10, 100, ... or max.")] = "1",
+    from_: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--from", help="Start: ISO time (2025-07-01T12:00) or epoch seconds."),
+    ] = None,
+    to: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--to", help="End (exclusive): ISO time or epoch seconds."),
+    ] = None,
+    instrument: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--instrument", help="BTC-USDT or BTC/USDT: picks databases in a folder."),
+    ] = None,
+    depth: Annotated[int, typer.Option("--depth", min=1, help="SQLite levels per side.")] = 10,
+    paused: Annotated[bool, typer.Option("--paused", help="Start paused.")] = False,
+    journal: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--journal", help="Journal for paper trading on the replay "
+                     "(default: a new one per run under the data dir's replays/)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Play recordings into the console at any speed; paper trade on the replayed market."""
+    import asyncio
+    import time
+
+    from platformdirs import user_data_path
+
+    from console.data.provider import ProviderError
+    from console.ui.replay import run_replay_console
+    from console.ui.session import open_session
+    from providers.replay.cli import replay_setup
+
+    cfg = _load(config)
+    try:
+        setup = replay_setup(paths, speed=speed, start=from_, end=to, instrument=instrument,
+                             depth=depth, paused=paused)
+    except ProviderError as exc:
+        fail(str(exc))
+    for line in setup.lines:
+        typer.echo(line)
+    # Practice fills get a journal of their own, never the live paper account's.
+    if journal is None:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        journal = user_data_path("mdconsole") / "replays" / f"{stamp}.sqlite"
+    trading, note = open_session(cfg, journal)
+    typer.echo(note or f"paper trading on this replay journals to {journal}")
+    try:
+        code = asyncio.run(run_replay_console(setup, cfg, trading=trading))
+    except ProviderError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        if trading is not None:
+            trading.close()
+    raise typer.Exit(code)
+
+
 @app.command("providers")
 def providers_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
