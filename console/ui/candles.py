@@ -95,7 +95,7 @@ def recent_bars(view: MarketView, symbol: str, timeframe_s: int, n: int) -> np.n
 
 
 def ohlc_summary(bar: np.void, decimals: int) -> str:
-    """The newest candle's numbers for the pane's subtitle: O H L C and volume."""
+    """The newest candle's numbers for the chart's top row: O H L C and volume."""
     o, h, lo, c = (f"{float(bar[k]):.{decimals}f}" for k in ("open", "high", "low", "close"))
     return f"O {o}  H {h}  L {lo}  C {c}  V {fmt_volume(float(bar['volume']))}"
 
@@ -352,19 +352,20 @@ class CandlesPane(Widget):
             if self._span is None:
                 self._span = price_range(bars[-max(width // spacing, 1) :])
             span = self._span
+        # Row 0 carries the newest candle's numbers: a border subtitle would repaint the whole
+        # pane (and resend it over SSH) on every price change; a row repaints one line.
         frame = layout(
-            bars, width, height, timeframe_s=tf, decimals=self._decimals, spacing=spacing,
+            bars, width, height - 1, timeframe_s=tf, decimals=self._decimals, spacing=spacing,
             lines=lines, overlay=overlay, study=study, span=span,
         )
         self._shown = frame.candles
-        subtitle = ohlc_summary(bars[-1], self._decimals) if len(bars) else ""
-        if subtitle != self.border_subtitle:
-            self.border_subtitle = subtitle
-        if len(self._rows) != len(frame.rows):
-            self._rows = [[] for _ in frame.rows]
-            self._strips = [Strip.blank(width)] * len(frame.rows)
+        summary = ohlc_summary(bars[-1], self._decimals) if len(bars) else ""
+        rows = [[(summary[: width - 1].rjust(width - 1) + " ", "label")], *frame.rows]
+        if len(self._rows) != len(rows):
+            self._rows = [[] for _ in rows]
+            self._strips = [Strip.blank(width)] * len(rows)
         changed = False
-        for y, row in enumerate(frame.rows):
+        for y, row in enumerate(rows):
             if row == self._rows[y]:
                 continue
             self._rows[y] = row
