@@ -28,6 +28,9 @@ class ConsoleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     symbols: list[str] = msgspec.field(
         default_factory=lambda: ["BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD"]
     )
+    watchlists: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Saved watchlists by name; `watchlist` picks the one the console opens on."""
+    watchlist: str = ""
     timeframe: Literal["1s", "1m", "5m", "15m", "1h", "4h", "1d"] = "1m"
     theme: str = "mdconsole-dark"
     fps: int = 20
@@ -38,10 +41,15 @@ class ConsoleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"fps must be between 1 and 60, got {self.fps}")
         if not self.symbols:
             raise ValueError("symbols must name at least one symbol, e.g. [\"BTC/USD\"]")
-        for symbol in self.symbols:
+        for symbol in [*self.symbols, *(s for saved in self.watchlists.values() for s in saved)]:
             base, sep, quote = symbol.partition("/")
             if not (base and sep and quote):
                 raise ValueError(f"symbol {symbol!r} is not of the form BASE/QUOTE, e.g. BTC/USD")
+        if self.watchlist and self.watchlist not in self.watchlists:
+            known = ", ".join(self.watchlists) or "none saved"
+            raise ValueError(
+                f"watchlist {self.watchlist!r} is not in [console.watchlists] ({known})"
+            )
         if self.first_quote_timeout <= 0:
             raise ValueError("first_quote_timeout must be a positive number of seconds")
 
@@ -275,6 +283,8 @@ EXAMPLE = """\
 [console]
 provider = "sim"                 # where market data comes from (see `mdconsole providers`)
 symbols = ["BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD"]
+# watchlist = "majors"           # open on a saved watchlist instead of `symbols`
+# watchlists = { majors = ["BTC/USD", "ETH/USD"], alts = ["SOL/USD", "DOGE/USD"] }
 timeframe = "1m"                 # 1s 1m 5m 15m 1h 4h 1d
 theme = "mdconsole-dark"
 fps = 20                         # frame pump rate; rendering cost is bounded by it

@@ -47,6 +47,8 @@ def test_environment_variable_names_the_file(
         ("[providers.nosuch]\nx = 1\n", "key providers.nosuch: unknown provider; known: sim"),
         ('[console]\nprovider = "nosuch"\n', "key console.provider: unknown provider 'nosuch'"),
         ("[console\n", "f.toml: not valid TOML"),
+        ('[console]\nwatchlist = "x"\n', "watchlist 'x' is not in [console.watchlists]"),
+        ('[console.watchlists]\nm = ["BTC"]\n', "symbol 'BTC' is not of the form BASE/QUOTE"),
         ("[accounts.paper.risk]\nmax_size = 1\n",
          "key accounts.paper.risk.max_size: unknown risk setting"),
         ("[accounts.paper.paper]\ntaker_bps = -1\n",
