@@ -117,6 +117,17 @@ async def test_history_ends_where_a_pinned_stream_starts() -> None:
                 assert start == datetime.fromtimestamp(int(bars["time"][0]), UTC)
 
 
+async def test_pinned_history_is_the_same_after_an_earlier_stream_in_the_process() -> None:
+    feed.configure({"start_time": START_S, "seed": 3})
+    async with feed.open_history_client("BTC/USD") as (get_ohlc, _):
+        first, _, _ = await get_ohlc(60)
+    await collect({"rate": 5_000}, 400, ["BTC/USD"])  # an unpinned stream leaves its anchor
+    feed.configure({"start_time": START_S, "seed": 3})
+    async with feed.open_history_client("BTC/USD") as (get_ohlc, _):
+        again, _, _ = await get_ohlc(60)
+    assert np.array_equal(first, again)
+
+
 async def test_stream_started_after_history_continues_from_its_last_close() -> None:
     feed.configure({"seed": 9})
     async with feed.open_history_client("ETH/USD") as (get_ohlc, _):

@@ -131,13 +131,14 @@ async def search_symbols(pattern: str, limit: int = 20) -> list[Instrument]:
 
 
 def _history_anchor(spec: SymbolSpec) -> Anchor:
+    seed = _config.seed
+    if _config.start_time is not None:
+        # A pinned clock is reproducible: its history always ends at the pinned start, whatever
+        # an earlier stream in this process left behind.
+        return Anchor(seed, round(_config.start_time * 1e9), start_price(spec, seed), False)
     anchor = _anchors.get(spec.symbol)
-    if anchor is None:
-        seed = _config.seed
-        if _config.start_time is not None:
-            start_ns = round(_config.start_time * 1e9)
-        else:
-            start_ns = time.time_ns() // 1_000_000_000 * 1_000_000_000
+    if anchor is None or anchor.seed != seed:
+        start_ns = time.time_ns() // 1_000_000_000 * 1_000_000_000
         anchor = Anchor(seed, start_ns, start_price(spec, seed), False)
         _anchors[spec.symbol] = anchor
     return anchor
