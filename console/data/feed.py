@@ -180,6 +180,7 @@ class FeedHub:
         self._startup_failure: str | None = None
         self._provider_task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None
+        self._adding = asyncio.Lock()  # one live addition at a time: each restarts the stream
         self._rate_ns = 0
         self._rate_events = 0
 
@@ -258,6 +259,109 @@ class FeedHub:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    # --- adding symbols while running ------------------------------------------------------
+
+    async def add_symbol(self, symbol: str) -> None:
+        """Start streaming `symbol` too (see `add_symbols`); a symbol already in the feed is a
+        no-op."""
+        await self.add_symbols([symbol])
+
+    async def add_symbols(self, symbols: Sequence[str]) -> None:
+        """Load, backfill and stream more symbols while the feed runs; the others keep theirs.
+
+        The provider contract takes its symbol list when the stream starts, so the stream is
+        restarted with the longer list: existing books, quotes, tapes and bars are kept (the
+        provider sends fresh book snapshots, and the sim continues its prices). Providers that
+        play recordings (`LIVE_ADD = False` in their feed module) would rewind on a restart, so
+        they refuse with a `FeedError`, as does a symbol the provider does not list.
+        """
+        new = [s for s in dict.fromkeys(symbols) if s not in self._state]
+        if not new:
+            return
+        for sym in new:
+            try:
+                split_symbol(sym)
+            except ValueError as exc:
+                raise FeedError(f"provider {self.provider_name!r}: {exc}") from None
+        if not self._started or self._stopped:
+            raise FeedError(f"feed for provider {self.provider_name!r} is not running; "
+                            f"cannot add {', '.join(new)}")
+        module = self._require_module()
+        async with self._adding:
+            new = [s for s in new if s not in self._state]  # another call may have added them
+            if not new:
+                return
+            instruments = await self._describe(module, new)
+            if not getattr(module, "LIVE_ADD", True):
+                raise FeedError(
+                    f"provider {self.provider_name!r} plays a fixed set of symbols "
+                    f"({', '.join(self.symbols)}); restart the console with "
+                    f"{', '.join(new)} in the symbols to watch it"
+                )
+            self.instruments.update(instruments)
+            try:
+                self._create_symbol_state(new)
+            except (OSError, ValueError) as exc:
+                raise FeedError(
+                    f"could not create the bar buffers for {', '.join(new)}: {exc}; "
+                    "check free space in /dev/shm or lower the buffer capacities"
+                ) from None
+            if self.history:
+                await self._backfill(new)
+            for sym in new:
+                self._state[sym].sampler = Sampler(self._state[sym].buf_1s, self._state[sym].buf_1m)
+            self.symbols = (*self.symbols, *new)
+            self._pending_first += len(new)
+            await self._restart_stream()
+            await self._wait_quoted(new)
+
+    async def _describe(
+        self, module: ProviderModule, symbols: Sequence[str]
+    ) -> dict[str, Instrument]:
+        """Instruments for `symbols`, or a `FeedError` naming the ones the provider lacks."""
+        found: dict[str, Instrument] = {}
+        for sym in symbols:
+            try:
+                found[sym] = await asyncio.wait_for(module.symbol_info(sym),
+                                                    self.first_quote_timeout)
+            except UnknownSymbol as exc:
+                raise FeedError(
+                    f"provider {self.provider_name!r} does not list {sym}; check the spelling "
+                    f"(BASE/QUOTE) or search with `mdconsole symbols {self.provider_name}`"
+                    + (f" ({exc})" if str(exc) else "")
+                ) from None
+            except TimeoutError:
+                raise FeedError(f"provider {self.provider_name!r} could not describe {sym} "
+                                f"within {self.first_quote_timeout:g} s; retry") from None
+        return found
+
+    async def _restart_stream(self) -> None:
+        """Stop the provider task and start it again on the current symbol list."""
+        task = self._provider_task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        self._provider_task = asyncio.create_task(
+            self._supervise(), name=f"feed:{self.provider_name}"
+        )
+
+    async def _wait_quoted(self, symbols: Sequence[str]) -> None:
+        """Until each of `symbols` has a first price, or a `FeedError` after the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.first_quote_timeout
+        states = [self._state[s] for s in symbols]
+        # Polled: a first quote is one event among thousands, not worth a hook on the hot path.
+        while not all(st.quoted for st in states):
+            if loop.time() > deadline:
+                missing = [s for s, st in zip(symbols, states, strict=True) if not st.quoted]
+                raise FeedError(
+                    f"provider {self.provider_name!r} sent no first quote for "
+                    f"{', '.join(missing)} within {self.first_quote_timeout:g} s; it stays in "
+                    "the feed and shows once it trades"
+                )
+            await asyncio.sleep(0.01)
 
     # --- start-up steps --------------------------------------------------------------------
 
@@ -360,8 +464,8 @@ class FeedHub:
                 "check free space in /dev/shm or lower the buffer capacities"
             ) from None
 
-    def _create_symbol_state(self) -> None:
-        for sym in self.symbols:
+    def _create_symbol_state(self, symbols: Sequence[str] | None = None) -> None:
+        for sym in self.symbols if symbols is None else symbols:
             inst = self.instruments[sym]
             book = Book(inst.tick_size, inst.lot_size, symbol=sym)
             quote = QuoteState(sym, book=book)
@@ -375,7 +479,7 @@ class FeedHub:
             self.tape[sym] = tape
             self._state[sym] = _SymbolState(book, quote, tape, buf_1s, buf_1m)
 
-    async def _backfill(self) -> None:
+    async def _backfill(self, symbols: Sequence[str] | None = None) -> None:
         """Fill the 1 s and 1 m buffers from the provider's history so charts start full."""
         module = self._require_module()
         caps = module.CAPABILITIES
@@ -402,7 +506,8 @@ class FeedHub:
                 self._warn(f"{self.provider_name} {sym}: history unavailable "
                            f"({type(exc).__name__}: {exc}); charts start from live data")
 
-        await asyncio.gather(*(guarded(s) for s in self.symbols))
+        todo = self.symbols if symbols is None else symbols
+        await asyncio.gather(*(guarded(s) for s in todo))
 
     async def _wait_first_quotes(self) -> None:
         assert self._provider_task is not None

@@ -45,6 +45,8 @@ CAPABILITIES = Capabilities(
     note="recordings and OKX SQLite files",
 )
 ohlc_dtype = OHLC_DTYPE
+LIVE_ADD = False
+"""A symbol cannot join a running stream: restarting the playback would rewind it."""
 
 
 class ReplayConfigError(ProviderError):

@@ -51,6 +51,8 @@ CAPABILITIES = Capabilities(
     note="OKX book/trades SQLite files",
 )
 ohlc_dtype = OHLC_DTYPE
+LIVE_ADD = False
+"""A symbol cannot join a running stream: restarting the playback would rewind it."""
 YIELD_EVERY = 2048
 
 
