@@ -29,6 +29,7 @@ from console.data.provider import (
     GetOhlc,
     ProviderError,
     ProviderModule,
+    RawSink,
     TaskStatus,
     UnknownSymbol,
 )
@@ -164,6 +165,7 @@ class FeedHub:
 
         self._state: dict[str, _SymbolState] = {}
         self._subscribers: tuple[Subscriber, ...] = ()
+        self._raw_subscribers: tuple[RawSink, ...] = ()  # wire frames, only when asked for
         self._dispatch: dict[type, Callable[[Any], None]] = {
             BookDelta: self._on_delta,
             Trade: self._on_trade,
@@ -198,6 +200,7 @@ class FeedHub:
         self._started = True
         try:
             self.module = self._load_provider()
+            self._check_raw()
             self._configure()
             await self._load_instruments()
             self._create_state()
@@ -555,10 +558,12 @@ class FeedHub:
             watcher = asyncio.create_task(self._announce_live(live))
             began = loop.time()
             failure: str | None = None
+            # `raw` only when asked: providers without the capability never see the keyword
+            extra: dict[str, Any] = {"raw": self._on_raw} if self._raw_subscribers else {}
             try:
                 await module.stream_quotes(
                     self.ingest, self.symbols, shm, live,
-                    config=self.config, task_status=TaskStatus(),
+                    config=self.config, task_status=TaskStatus(), **extra,
                 )
             except asyncio.CancelledError:
                 raise
@@ -764,6 +769,38 @@ class FeedHub:
             self._remove_subscriber(callback)
 
         return unsubscribe
+
+    def subscribe_raw(self, callback: RawSink) -> Callable[[], None]:
+        """Call `callback(symbol, frame, recv_ns)` for every wire frame the provider receives
+        (see `RawSink`); returns the unsubscribe call. Subscribe before `start`: the provider is
+        asked for raw frames when its stream starts, and only if it declares `raw_frames`
+        (`start` raises FeedError for one that does not).
+        """
+        if self._started:
+            raise FeedError("subscribe to raw frames before the feed starts")
+        self._raw_subscribers = (*self._raw_subscribers, callback)
+
+        def unsubscribe() -> None:
+            self._raw_subscribers = tuple(
+                cb for cb in self._raw_subscribers if cb is not callback
+            )
+
+        return unsubscribe
+
+    def _check_raw(self) -> None:
+        module = self._require_module()
+        if self._raw_subscribers and not getattr(module.CAPABILITIES, "raw_frames", False):
+            raise FeedError(
+                f"provider {self.provider_name} sends no raw frames; --raw is for venue providers"
+            )
+
+    def _on_raw(self, symbol: str, frame: bytes | str, recv_ns: int) -> None:
+        for cb in self._raw_subscribers:
+            try:
+                cb(symbol, frame, recv_ns)
+            except Exception:
+                log.exception("raw frame subscriber %r failed; unsubscribing it", cb)
+                self._raw_subscribers = tuple(c for c in self._raw_subscribers if c is not cb)
 
     def _remove_subscriber(self, callback: Subscriber) -> None:
         subs = list(self._subscribers)

@@ -9,6 +9,14 @@ After piker's backend spec, in asyncio. A provider module has:
   requested symbol with `symbol` and `last`, then `feed_is_live.set()`. Later quotes keep that
   shape and carry `ticks`. `shm` maps symbol -> that symbol's bar buffers where the provider
   wants to write venue bars itself (most just emit `Trade`s and let the hub sample them).
+  Raw frames (optional, venue providers): a provider declaring `CAPABILITIES.raw_frames` also
+  accepts the keyword `raw: RawSink | None = None` and, when it is given, calls
+  `raw(symbol, frame, recv_ns)` once per websocket frame it receives, before parsing it:
+  `symbol` is the console symbol the frame is about, or "" for connection-wide frames
+  (status, subscribe acks, heartbeats, frames for several symbols); `frame` is the exact wire
+  payload (`str` for text frames, `bytes` for binary ones, never re-serialized); `recv_ns` is
+  the local receive time, epoch ns. The hub passes `raw` only when something asked for raw
+  frames and the provider declares the capability, so providers without it are unaffected.
 - `open_history_client(symbol)`: async context manager yielding `(get_ohlc, rate_hints)`;
   `await get_ohlc(timeframe_s, end_dt=None, start_dt=None)` returns `(array, start_dt, end_dt)`
   with `array` of `ohlc_dtype`, oldest first, or raises `DataUnavailable`.
@@ -74,6 +82,7 @@ class Capabilities(msgspec.Struct, frozen=True, kw_only=True):
     trading: bool = False
     network: bool = True
     history_timeframes: tuple[int, ...] = (1, 60)
+    raw_frames: bool = False  # stream_quotes accepts `raw=` and reports every wire frame
     note: str = ""
 
 
@@ -91,6 +100,9 @@ class TaskStatus:
 
 Send: TypeAlias = Callable[[MarketEvent], None]
 """Hands one event to the hub. Synchronous and non-blocking: ingest does no awaiting."""
+
+RawSink: TypeAlias = Callable[[str, bytes | str, int], None]
+"""`raw(symbol or "", exact wire frame, receive time ns)`: one raw frame, synchronous."""
 
 GetOhlc: TypeAlias = Callable[..., Awaitable[tuple[np.ndarray, datetime, datetime]]]
 """`await get_ohlc(timeframe_s, end_dt=None, start_dt=None) -> (array, start_dt, end_dt)`."""

@@ -21,13 +21,13 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from console.data.provider import ProviderError
+from console.data.provider import ProviderError, ProviderModule
 from console.model.instruments import split_symbol
 
 from .export import ExportError, default_output
 from .export import export as export_rows
 from .format import FormatError
-from .recorder import Recorder, RecorderError, Rotation
+from .recorder import Recorder, RecorderError, Rotation, SymbolStats
 from .summary import summarize
 
 DEFAULT_OUT = Path("recordings")
@@ -51,7 +51,7 @@ def _human_bytes(n: float) -> str:
 def record(
     symbols: Sequence[str],
     *,
-    provider: str = "sim",
+    provider: str | ProviderModule = "sim",
     out: Path = DEFAULT_OUT,
     duration: float | None = None,
     rotate: str | None = None,
@@ -60,9 +60,12 @@ def record(
     config: Mapping[str, Any] | None = None,
     flush_events: int = 1000,
     flush_interval: float = 0.25,
+    raw: bool = False,
 ) -> int:
     """Run `provider` headless for `symbols`, recording every event into `out` until SIGINT or
-    SIGTERM (or `duration` seconds), with a live status line unless `quiet`."""
+    SIGTERM (or `duration` seconds), with a live status line unless `quiet`. With `raw`, the
+    provider's wire frames also go to a `<stem>.raw.mdrec` per symbol (venue providers only).
+    """
     stderr = Console(stderr=True)
     if not symbols:
         _err(stderr, "name at least one symbol to record, e.g. `mdconsole record BTC/USD`")
@@ -76,6 +79,11 @@ def record(
     except (ValueError, RecorderError) as exc:
         _err(stderr, str(exc))
         return 2
+    if raw:
+        problem = _raw_problem(provider)
+        if problem:
+            _err(stderr, problem)
+            return 2
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -95,16 +103,34 @@ def record(
                 flush_events=flush_events,
                 flush_interval=flush_interval,
                 stderr=stderr,
+                raw=raw,
             )
         )
     except KeyboardInterrupt:  # a second Ctrl-C while shutting down
         return 130
 
 
+def _raw_problem(provider: str | ProviderModule) -> str:
+    """Why `provider` cannot record raw frames ('' if it can), found before anything starts."""
+    if isinstance(provider, str):
+        import providers  # the registry; imported only when asked about a provider
+
+        try:
+            module = providers.load(provider)
+        except (ProviderError, ImportError) as exc:
+            return str(exc)
+        name = provider
+    else:
+        module, name = provider, str(getattr(provider, "NAME", provider))
+    if not getattr(getattr(module, "CAPABILITIES", None), "raw_frames", False):
+        return f"provider {name} sends no raw frames; --raw is for venue providers"
+    return ""
+
+
 async def _record(
     symbols: list[str],
     *,
-    provider: str,
+    provider: str | ProviderModule,
     out: Path,
     duration: float | None,
     rotation: Rotation,
@@ -114,6 +140,7 @@ async def _record(
     flush_events: int,
     flush_interval: float,
     stderr: Console,
+    raw: bool = False,
 ) -> int:
     from console.data.feed import FeedHub  # the hub pulls in providers; only when recording
 
@@ -132,6 +159,7 @@ async def _record(
             compression=compression,
             flush_events=flush_events,
             flush_interval=flush_interval,
+            raw=raw,
         )
     except (ProviderError, RecorderError, ValueError) as exc:
         _err(stderr, str(exc))
@@ -156,7 +184,7 @@ async def _record(
         loop.call_later(duration, stop.set)
     # one line even with --quiet: services log where the data goes
     stderr.print(
-        f"recording {', '.join(symbols)} from {provider} to {escape(str(out))} "
+        f"recording {', '.join(symbols)} from {hub.provider_name} to {escape(str(out))} "
         + (f"for {duration:g} s" if duration else "until SIGINT/SIGTERM"),
         highlight=False,
         soft_wrap=True,
@@ -178,20 +206,28 @@ async def _record(
 def _final_report(recorder: Recorder, stderr: Console, quiet: bool) -> int:
     failed = False
     for st in recorder.stats.values():
-        if st.pending_events or st.dropped_events:
-            failed = True
-            _err(
-                stderr,
-                f"{st.symbol}: {st.pending_events:,} events could not be written"
-                + (f" and {st.dropped_events:,} were dropped" if st.dropped_events else "")
-                + (f" ({st.error})" if st.error else ""),
-            )
-        elif not quiet:
-            stderr.print(
-                f"{st.symbol}: {st.written_events:,} events, {_human_bytes(st.bytes)} -> {st.path}",
-                highlight=False,
-            )
+        failed |= _report_file(st, "events", stderr, quiet)
+    for st in recorder.raw_stats.values():
+        failed |= _report_file(st, "raw frames", stderr, quiet)
     return 1 if failed else 0
+
+
+def _report_file(st: SymbolStats, what: str, stderr: Console, quiet: bool) -> bool:
+    """One line for one file; True if some of it could not be written."""
+    if st.pending_events or st.dropped_events:
+        _err(
+            stderr,
+            f"{st.symbol}: {st.pending_events:,} {what} could not be written"
+            + (f" and {st.dropped_events:,} were dropped" if st.dropped_events else "")
+            + (f" ({st.error})" if st.error else ""),
+        )
+        return True
+    if not quiet:
+        stderr.print(
+            f"{st.symbol}: {st.written_events:,} {what}, {_human_bytes(st.bytes)} -> {st.path}",
+            highlight=False,
+        )
+    return False
 
 
 def status_table(hub: Any, recorder: Recorder, rates: Mapping[str, float]) -> Table:
@@ -285,5 +321,6 @@ def export(path: Path, *, kind: str, fmt: str = "csv", out: Path | None = None) 
     for d in damage:
         stderr.print(f"[yellow]warning:[/] {escape(str(path))}: {d.describe()}", highlight=False)
     if str(target) != "-":
-        stderr.print(f"{rows:,} {kind} rows -> {target}", highlight=False)
+        what = "raw frames" if kind == "raw" else f"{kind} rows"
+        stderr.print(f"{rows:,} {what} -> {target}", highlight=False)
     return 0

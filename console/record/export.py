@@ -8,6 +8,7 @@ Columns, one row per item, in recorded order (times are integer ns since the epo
 - bars:   ts, symbol, timeframe (s), time (bar start, epoch s), open, high, low, close,
           volume, count, vwap
 - quotes: ts, recv_ts, symbol, last, bid, ask, bsize, asize, volume
+- raw:    a raw capture's wire frames as capture JSON lines (jsonl only; see raw_export)
 
 pandas (`read_csv`, `read_json(lines=True)`, `read_parquet`), polars and duckdb read these
 directly.
@@ -28,10 +29,18 @@ import numpy as np
 from console.model.events import Bar, BookDelta, BookSnapshot, MarketEvent, Quote, Trade
 
 from .bulk import trade_arrays
-from .format import KIND_DELTA, KIND_OTHER, KIND_TRADE, Columns, events_from_columns
+from .format import (
+    KIND_DELTA,
+    KIND_OTHER,
+    KIND_TRADE,
+    RAW_SUFFIX,
+    Columns,
+    events_from_columns,
+)
 from .reader import Recording
 
 KINDS: Final = ("trades", "book", "bars", "quotes")
+RAW_KIND: Final = "raw"  # wire frames of a raw capture, not events
 FORMATS: Final = ("csv", "jsonl", "parquet")
 
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -172,8 +181,10 @@ def export(rec: Recording, kind: str, fmt: str, out: Path | None) -> int:
     """Write rows of `kind` from `rec` to `out` (stdout for None or '-'); returns the row count."""
     if fmt not in FORMATS:
         raise ExportError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if kind == RAW_KIND or rec.is_raw:
+        return _export_raw(rec, kind, fmt, out)
     if kind not in KINDS:
-        raise ExportError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise ExportError(f"--kind {kind!r} is not one of {', '.join((*KINDS, RAW_KIND))}")
     if fmt == "parquet":
         return _export_parquet(rec, kind, out)
     rows = 0
@@ -198,6 +209,22 @@ def export(rec: Recording, kind: str, fmt: str, out: Path | None) -> int:
             )
             rows += len(cols[0])
     return rows
+
+
+def _export_raw(rec: Recording, kind: str, fmt: str, out: Path | None) -> int:
+    from .raw_export import write_capture
+
+    if not rec.is_raw:
+        raise ExportError(
+            f"{rec.path} holds events, not raw frames; raw frames are in the "
+            f"`*{RAW_SUFFIX}` file beside it (recorded with --raw)"
+        )
+    if kind != RAW_KIND:
+        raise ExportError(f"{rec.path} holds raw wire frames; export them with --kind raw")
+    if fmt != "jsonl":
+        raise ExportError("--kind raw exports as --format jsonl (the captures format)")
+    with _open_out(out, binary=True) as fb:
+        return write_capture(rec, fb)
 
 
 def _export_parquet(rec: Recording, kind: str, out: Path | None) -> int:
@@ -225,8 +252,11 @@ def _export_parquet(rec: Recording, kind: str, out: Path | None) -> int:
 
 
 def default_output(path: Path, kind: str, fmt: str) -> Path:
-    """`sim_BTC_USD.mdrec` -> `sim_BTC_USD.trades.csv` beside it."""
+    """`sim_BTC_USD.mdrec` -> `sim_BTC_USD.trades.csv` beside it; a raw capture
+    `kraken_BTC_USD.raw.mdrec` -> `kraken_BTC_USD.raw.jsonl`."""
+    if kind == RAW_KIND and path.name.endswith(RAW_SUFFIX):
+        return path.with_name(f"{path.stem}.{fmt}")
     return path.with_name(f"{path.stem}.{kind}.{fmt}")
 
 
-__all__ = ["COLUMNS", "FORMATS", "KINDS", "ExportError", "default_output", "export"]
+__all__ = ["COLUMNS", "FORMATS", "KINDS", "RAW_KIND", "ExportError", "default_output", "export"]

@@ -17,6 +17,11 @@ it — and everything else as msgpack via `console.model.codec`. A `kinds` colum
 of all events, so decoding gives back the identical event sequence. Any hot event whose numbers
 do not survive the integer round trip exactly (say a price with more decimals than the tick)
 is stored as msgpack instead, so the format is lossless for every event.
+
+A raw capture (`<stem>.raw.mdrec`, header `content="raw"`) uses the same file and frame
+layout; its frames (flag FLAG_RAW) hold a provider's exact wire frames instead of events:
+receive times, a per-frame symbol-or-connection bit, a text-or-binary bit and the payloads
+concatenated (see `RawFrame`, `encode_raw_frame`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, NamedTuple, TypeAlias
 
 import msgspec
 import numpy as np
@@ -45,6 +50,7 @@ FORMAT_VERSION: Final = 1
 MAGIC: Final = b"MDREC\x00\x01\n"
 FRAME_MAGIC: Final = b"MDB\x01"
 SUFFIX: Final = ".mdrec"
+RAW_SUFFIX: Final = ".raw" + SUFFIX  # raw wire frames beside the events of the same stem
 
 _FILE_HEAD = struct.Struct("<8sII")
 _FRAME_HEAD = struct.Struct("<4sIIBBBBqqII")
@@ -60,6 +66,7 @@ CODEC_NONE, CODEC_ZLIB, CODEC_ZSTD = 0, 1, 2
 _CODECS: dict[str, int] = {"none": CODEC_NONE, "zlib": CODEC_ZLIB, "zstd": CODEC_ZSTD}
 
 FLAG_SNAPSHOT: Final = 1  # the frame holds at least one BookSnapshot (seek index)
+FLAG_RAW: Final = 2  # the frame holds raw wire frames, not events
 
 KIND_DELTA, KIND_TRADE, KIND_OTHER = 0, 1, 2
 SIDE_BID, SIDE_ASK = 0, 1
@@ -84,6 +91,7 @@ class Header(msgspec.Struct, frozen=True, kw_only=True):
     compression: str = "zstd"
     created_ns: int = 0
     app: str = "mdconsole"
+    content: str = "events"  # "raw": the file holds wire frames (files before it: events)
 
 
 _header_encoder = msgspec.msgpack.Encoder()
@@ -611,6 +619,7 @@ __all__ = [
     "FormatError",
     "FrameHead",
     "Header",
+    "RawFrame",
 ]
 
 
@@ -664,3 +673,75 @@ def columns_from_arrays(
         others=list(extra),
         symbol=symbol,
     )
+
+
+# --- raw wire frames --------------------------------------------------------------------
+
+
+class RawFrame(NamedTuple):
+    """One wire frame as the provider received it."""
+
+    symbol: str  # the console symbol, or "" for connection-wide frames
+    data: bytes | str  # exact payload: str for text frames, bytes for binary ones
+    recv_ns: int  # local receive time, epoch ns
+
+
+class _RawBody(msgspec.Struct, array_like=True):
+    """A batch of raw frames, before compression."""
+
+    symbol: str  # the file's symbol; rows with `conn` set are connection-wide ("")
+    n: int
+    recv: bytes  # packed deltas of the receive times
+    conn: bytes  # u1 per row: 1 = connection-wide
+    binary: bytes  # u1 per row: 1 = bytes payload
+    lengths: bytes  # packed payload lengths
+    data: bytes  # payloads, concatenated (text as UTF-8)
+
+
+_raw_encoder = msgspec.msgpack.Encoder()
+_raw_decoder = msgspec.msgpack.Decoder(_RawBody)
+
+
+def encode_raw_frame(frames: list[RawFrame], symbol: str, codec: int) -> bytes:
+    """One file frame holding `frames` (each for `symbol` or connection-wide)."""
+    payloads = [f.data.encode() if isinstance(f.data, str) else bytes(f.data) for f in frames]
+    recv = np.fromiter((f.recv_ns for f in frames), dtype=np.int64, count=len(frames))
+    body = _RawBody(
+        symbol=symbol,
+        n=len(frames),
+        recv=_pack_ints(_delta(recv)),
+        conn=bytes(0 if f.symbol else 1 for f in frames),
+        binary=bytes(0 if isinstance(f.data, str) else 1 for f in frames),
+        lengths=_pack_ints(np.fromiter(map(len, payloads), dtype=np.int64, count=len(frames))),
+        data=b"".join(payloads),
+    )
+    raw = _raw_encoder.encode(body)
+    payload = compress(raw, codec)
+    first, last = (int(recv.min()), int(recv.max())) if len(recv) else (0, 0)
+    tail = struct.pack("<BBBBqqII", codec, FLAG_RAW, 0, 0, first, last, len(frames), len(raw))
+    crc = zlib.crc32(payload, zlib.crc32(tail))
+    return FRAME_MAGIC + struct.pack("<II", len(payload), crc) + tail + payload
+
+
+def decode_raw_frame(buf: Buf, head: FrameHead) -> list[RawFrame]:
+    """The wire frames of one intact raw file frame, in received order."""
+    payload = bytes(buf[head.offset + FRAME_HEAD_SIZE : head.end])
+    try:
+        body = _raw_decoder.decode(decompress(payload, head.codec, head.raw_len))
+    except (msgspec.DecodeError, ValueError) as exc:
+        raise FormatError(f"raw batch does not decode: {exc}") from None
+    n = body.n
+    if len(body.conn) != n or len(body.binary) != n:
+        raise FormatError("raw batch columns disagree on the number of frames")
+    recv = _undelta(_unpack_ints(body.recv, n, "recv")).tolist()
+    lengths = _unpack_ints(body.lengths, n, "lengths").tolist()
+    if sum(lengths) != len(body.data):
+        raise FormatError("raw batch payload lengths do not add up")
+    out: list[RawFrame] = []
+    pos = 0
+    for i in range(n):
+        chunk = body.data[pos : pos + lengths[i]]
+        pos += lengths[i]
+        data: bytes | str = chunk if body.binary[i] else chunk.decode()
+        out.append(RawFrame("" if body.conn[i] else body.symbol, data, recv[i]))
+    return out

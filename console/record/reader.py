@@ -3,7 +3,8 @@
 `open_recording(path)` maps the file, checks every frame's CRC once and keeps a small index of
 frame heads (offset, time span, event count, whether it holds a snapshot). Damaged regions —
 a torn tail left by a killed recorder, or one that a later run appended after — are skipped
-and reported in `damaged` / `torn_tail`; every intact frame stays readable.
+and reported in `damaged` / `torn_tail`; every intact frame stays readable. A raw capture
+(`is_raw`) reads the same way and yields its wire frames from `iter_raw`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from console.model.events import BookSnapshot, MarketEvent
 from .format import (
     FRAME_MAGIC,
     KIND_OTHER,
+    RAW_SUFFIX,
     SUFFIX,
     Buf,
     Columns,
     FormatError,
     FrameHead,
     Header,
+    RawFrame,
     decode_frame,
     decode_header,
+    decode_raw_frame,
     events_from_columns,
     frame_crc_ok,
     parse_frame_head,
@@ -160,8 +164,36 @@ class Recording:
 
     # --- reading ------------------------------------------------------------------------
 
+    @property
+    def is_raw(self) -> bool:
+        """The file holds a provider's raw wire frames (`iter_raw`), not events."""
+        return self.header.content == "raw"
+
+    def iter_raw(
+        self, start_ns: int | None = None, end_ns: int | None = None
+    ) -> Iterator[RawFrame]:
+        """Wire frames of a raw capture, in received order, `start_ns <= recv_ns < end_ns`."""
+        if not self.is_raw:
+            raise FormatError(f"{self.path} holds events, not raw frames")
+        for head in self.frames:
+            if start_ns is not None and head.last_ts < start_ns:
+                continue
+            if end_ns is not None and head.first_ts >= end_ns:
+                continue
+            for frame in decode_raw_frame(self._buf, head):
+                if start_ns is not None and frame.recv_ns < start_ns:
+                    continue
+                if end_ns is not None and frame.recv_ns >= end_ns:
+                    continue
+                yield frame
+
     def batch(self, frame: int) -> Columns:
         """The columns of intact frame number `frame`."""
+        if self.is_raw:
+            raise FormatError(
+                f"{self.path} holds raw wire frames, not events; export them with "
+                "`mdconsole export FILE --kind raw --format jsonl`"
+            )
         return decode_frame(self._buf, self.frames[frame])
 
     def iter_batches(
@@ -265,6 +297,8 @@ def segments(directory: str | os.PathLike[str], stem: str) -> list[Path]:
         name = path.name
         if name != f"{stem}{SUFFIX}" and not name.startswith(f"{stem}."):
             continue  # another symbol sharing the prefix, e.g. sim_BTC_USDT for sim_BTC_USD
+        if name.endswith(RAW_SUFFIX):
+            continue  # the raw wire frames beside the events, not a segment of them
         try:
             with Recording(path) as rec:
                 first = rec.span[0] if rec.frames else rec.header.created_ns

@@ -9,6 +9,10 @@ dropped, and the drop is counted and reported. Other symbols keep recording mean
 A run's first file holds exactly the feed's events. A rotated segment closes with everything
 buffered so far and the next one opens with a BookSnapshot of the hub's current book, so every
 segment replays on its own. An existing file of the same name is appended to.
+
+With `raw=True` the provider's wire frames (see `RawSink` in console/data/provider.py) go to a
+sibling `<stem>.raw.mdrec` per symbol, written, retried and rotated the same way; frames that
+concern the whole connection go into every symbol's raw file.
 """
 
 from __future__ import annotations
@@ -22,19 +26,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from console.model.book import ASK, BID, Book
 from console.model.events import BookSnapshot, ConnectorStatus, MarketEvent
 from console.model.instruments import Instrument, split_symbol
 
 from .format import (
+    RAW_SUFFIX,
     SUFFIX,
     FormatError,
     Header,
+    RawFrame,
     codec_id,
     default_compression,
     encode_events,
+    encode_raw_frame,
     scales_for,
 )
 from .writer import RecordingWriter, RecordWriteError
@@ -95,9 +102,13 @@ def file_stem(provider: str, symbol: str) -> str:
     return f"{safe}_{base}_{quote}"
 
 
-def recording_path(out_dir: Path, provider: str, symbol: str, key: str = "") -> Path:
+def recording_path(
+    out_dir: Path, provider: str, symbol: str, key: str = "", *, raw: bool = False
+) -> Path:
+    """`<stem>[.<key>].mdrec`, or `<stem>[.<key>].raw.mdrec` for the raw wire frames."""
     stem = file_stem(provider, symbol)
-    return out_dir / (f"{stem}.{key}{SUFFIX}" if key else f"{stem}{SUFFIX}")
+    suffix = RAW_SUFFIX if raw else SUFFIX
+    return out_dir / (f"{stem}.{key}{suffix}" if key else f"{stem}{suffix}")
 
 
 @dataclass(slots=True)
@@ -127,12 +138,22 @@ class HubLike(Protocol):
     def subscribe(self, callback: Callable[[MarketEvent], None]) -> Callable[[], None]: ...
 
 
-class _Sink:
-    """One symbol's buffer, frames waiting for disk, and current file."""
+class RawHubLike(HubLike, Protocol):
+    """A hub that can hand over the provider's wire frames (FeedHub)."""
 
-    def __init__(self, symbol: str) -> None:
+    def subscribe_raw(
+        self, callback: Callable[[str, bytes | str, int], None]
+    ) -> Callable[[], None]: ...
+
+
+class _Sink:
+    """One symbol's buffer, frames waiting for disk, and current file (events or raw)."""
+
+    def __init__(self, symbol: str, raw: bool = False) -> None:
         self.symbol = symbol
+        self.raw = raw
         self.buf: list[MarketEvent] = []
+        self.raw_buf: list[RawFrame] = []
         self.pending: list[tuple[bytes, int]] = []  # (frame, events) not yet written
         self.pending_bytes = 0
         self.writer: RecordingWriter | None = None
@@ -162,6 +183,7 @@ class Recorder:
         max_pending_bytes: int = 256 << 20,
         sync_interval: float = 5.0,
         clock: Callable[[], int] = time.time_ns,
+        raw: bool = False,
     ) -> None:
         if flush_events < 1 or flush_interval <= 0:
             raise RecorderError("flush_events must be >= 1 and flush_interval > 0")
@@ -181,10 +203,15 @@ class Recorder:
         self.sync_interval_ns = int(sync_interval * 1e9)
         self.clock = clock
         self._sinks: dict[str, _Sink] = {}
+        self.raw = raw
+        self._raw_sinks: dict[str, _Sink] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_raw: Callable[[], None] | None = None
         self._closed = False
         for sym in symbols:
             self._sink(sym)
+            if raw:
+                self._raw_sink(sym)
 
     @classmethod
     def for_hub(cls, hub: HubLike, out_dir: str | Path, **kwargs: Any) -> Recorder:
@@ -204,6 +231,38 @@ class Recorder:
 
     def attach(self, hub: HubLike) -> None:
         self._unsubscribe = hub.subscribe(self.on_event)
+        if self.raw:
+            subscribe_raw = getattr(hub, "subscribe_raw", None)
+            if subscribe_raw is None:
+                raise RecorderError(f"{type(hub).__name__} cannot hand over raw frames")
+            self._unsubscribe_raw = cast(RawHubLike, hub).subscribe_raw(self.on_raw)
+
+    def _raw_sink(self, symbol: str) -> _Sink:
+        sink = self._raw_sinks.get(symbol)
+        if sink is None:
+            split_symbol(symbol)
+            sink = self._raw_sinks[symbol] = _Sink(symbol, raw=True)
+        return sink
+
+    def on_raw(self, symbol: str, data: bytes | str, recv_ns: int) -> None:
+        """The hub's raw-frame callback: buffer, and flush a file that reached `flush_events`."""
+        if self._closed:
+            return
+        if symbol:
+            try:
+                targets = [self._raw_sink(symbol)]
+            except ValueError:
+                log.warning("not recording raw frame for malformed symbol %r", symbol)
+                return
+        else:
+            targets = list(self._raw_sinks.values())  # connection-wide: in every raw file
+        frame = RawFrame(symbol, data, recv_ns)
+        for sink in targets:
+            sink.raw_buf.append(frame)
+            sink.stats.events += 1
+            sink.stats.pending_events += 1
+            if len(sink.raw_buf) >= self.flush_events:
+                self._guarded_flush(sink)
 
     def _sink(self, symbol: str) -> _Sink:
         sink = self._sinks.get(symbol)
@@ -237,9 +296,17 @@ class Recorder:
     def stats(self) -> dict[str, SymbolStats]:
         return {sym: sink.stats for sym, sink in self._sinks.items()}
 
+    @property
+    def raw_stats(self) -> dict[str, SymbolStats]:
+        """Per symbol, the raw frame file's figures (`events` counts wire frames)."""
+        return {sym: sink.stats for sym, sink in self._raw_sinks.items()}
+
+    def _all_sinks(self) -> list[_Sink]:
+        return [*self._sinks.values(), *self._raw_sinks.values()]
+
     def flush(self) -> None:
         """Encode and write whatever every symbol has buffered."""
-        for sink in list(self._sinks.values()):
+        for sink in self._all_sinks():
             self._guarded_flush(sink)
 
     def _guarded_flush(self, sink: _Sink) -> None:
@@ -258,6 +325,11 @@ class Recorder:
             sink.pending.append((frame, len(sink.buf)))
             sink.pending_bytes += len(frame)
             sink.buf = []
+        if sink.raw_buf:
+            frame = encode_raw_frame(sink.raw_buf, sink.symbol, self.codec)
+            sink.pending.append((frame, len(sink.raw_buf)))
+            sink.pending_bytes += len(frame)
+            sink.raw_buf = []
         now = self.clock()
         if sink.writer is not None and self._rotation_due(sink, sink.writer, now):
             # what is buffered so far closes the old segment; the new one opens with the book
@@ -275,7 +347,9 @@ class Recorder:
             sink.pending_bytes -= len(frame)
             sink.stats.dropped_events += n
             log.error("%s: dropped %d events that could not be written", sink.symbol, n)
-        sink.stats.pending_events = sum(n for _, n in sink.pending) + len(sink.buf)
+        sink.stats.pending_events = (
+            sum(n for _, n in sink.pending) + len(sink.buf) + len(sink.raw_buf)
+        )
 
     def _rotation_due(self, sink: _Sink, writer: RecordingWriter, now: int) -> bool:
         rot = self.rotation
@@ -331,15 +405,16 @@ class Recorder:
     def _open(self, sink: _Sink, now: int) -> RecordingWriter:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         key = self.rotation.key(now)
-        path = recording_path(self.out_dir, self.provider, sink.symbol, key)
+        path = recording_path(self.out_dir, self.provider, sink.symbol, key, raw=sink.raw)
         if self.rotation.mode == "size":
-            path = self._size_segment(sink.symbol, path)
+            path = self._size_segment(sink.symbol, path, sink.raw)
         header = Header(
             provider=self.provider,
             symbol=sink.symbol,
             instrument=self.instruments.get(sink.symbol),
             compression=self.compression,
             created_ns=now,
+            content="raw" if sink.raw else "events",
         )
         writer = RecordingWriter(path, header)
         sink.key = key
@@ -348,21 +423,26 @@ class Recorder:
         if writer.recovered is not None:
             sink.stats.recovered = writer.recovered.describe()
             log.warning("%s: appending after %s", path, sink.stats.recovered)
-        if writer.created and sink.rotated:
+        if writer.created and sink.rotated and not sink.raw:
             self._seed_snapshot(sink, now)
         sink.rotated = False
         return writer
 
-    def _size_segment(self, symbol: str, fresh: Path) -> Path:
+    def _size_segment(self, symbol: str, fresh: Path, raw: bool = False) -> Path:
         """The newest segment of this symbol if it still has room, else a new one."""
         stem = file_stem(self.provider, symbol)
-        existing = sorted(self.out_dir.glob(f"{stem}.*{SUFFIX}"))
+        suffix = RAW_SUFFIX if raw else SUFFIX
+        existing = sorted(
+            p
+            for p in self.out_dir.glob(f"{stem}.*{suffix}")
+            if raw or not p.name.endswith(RAW_SUFFIX)  # raw files are not event segments
+        )
         if existing and existing[-1].stat().st_size < self.rotation.max_bytes:
             return existing[-1]
         path, n = fresh, 1
         while path.exists():
             n += 1
-            path = fresh.with_name(fresh.name.replace(SUFFIX, f"-{n}{SUFFIX}"))
+            path = fresh.with_name(fresh.name.replace(suffix, f"-{n}{suffix}"))
         return path
 
     def _seed_snapshot(self, sink: _Sink, now: int) -> None:
@@ -411,8 +491,11 @@ class Recorder:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._unsubscribe_raw is not None:
+            self._unsubscribe_raw()
+            self._unsubscribe_raw = None
         self.flush()
-        for sink in self._sinks.values():
+        for sink in self._all_sinks():
             if sink.pending:
                 sink.retry_at = 0  # a last attempt, whatever the back-off
                 writer = self._writer_for(sink, self.clock())
@@ -426,4 +509,4 @@ class Recorder:
 
     @property
     def unwritten_events(self) -> int:
-        return sum(s.stats.pending_events for s in self._sinks.values())
+        return sum(s.stats.pending_events for s in self._all_sinks())

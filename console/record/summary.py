@@ -1,4 +1,8 @@
-"""What `inspect` reports about a recording: span, counts per kind, gaps, damage, size."""
+"""What `inspect` reports about a recording: span, counts per kind, gaps, damage, size.
+
+For a raw capture the counts are wire frames: `text`/`binary`, and `connection` for those
+about the whole connection; `payload_bytes` is the frames' total size before compression.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import numpy as np
 from console.model.events import MARKET_EVENT_TYPES
 
 from .format import KIND_DELTA, KIND_OTHER, KIND_TRADE
-from .reader import Damage, open_recording
+from .reader import Damage, Recording, open_recording
 
 NS = 1_000_000_000
 _TAGS = {t: str(t.__struct_config__.tag) for t in MARKET_EVENT_TYPES}
@@ -37,6 +41,8 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
     gaps: list[tuple[int, int]] = field(default_factory=list)  # (from ns, to ns)
     damaged: list[Damage] = field(default_factory=list)
+    content: str = "events"  # "raw": counts are wire frames
+    payload_bytes: int = 0  # raw captures: the frames' bytes before compression
 
     @property
     def bytes_per_event(self) -> float:
@@ -62,11 +68,15 @@ class Summary:
                 for d in self.damaged
             ],
             "bytes_per_event": round(self.bytes_per_event, 3),
+            "content": self.content,
+            **({"payload_bytes": self.payload_bytes} if self.content == "raw" else {}),
         }
 
     def lines(self) -> list[str]:
         """Human-readable lines, one fact each."""
         span = (self.last_ns - self.first_ns) / NS
+        if self.content == "raw":
+            return self._raw_lines(span)
         out = [
             f"{self.path}",
             f"  provider {self.provider}  symbol {self.symbol}  format v{self.version}  "
@@ -94,6 +104,61 @@ class Summary:
             out.append(f"  damage   {d.describe()}")
         return out
 
+    def _raw_lines(self, span: float) -> list[str]:
+        counts = self.counts
+        out = [
+            f"{self.path}",
+            f"  provider {self.provider}  symbol {self.symbol}  raw wire frames  "
+            f"format v{self.version}  {self.compression}",
+            f"  span     {fmt_ns(self.first_ns)} .. {fmt_ns(self.last_ns)}  ({span:,.1f} s, "
+            "receive times)",
+            f"  frames   {self.events:,} in {self.frames:,} batches  "
+            f"text {counts.get('text', 0):,}  binary {counts.get('binary', 0):,}  "
+            f"connection-wide {counts.get('connection', 0):,}",
+            f"  size     {self.size:,} bytes for {self.payload_bytes:,} bytes of frames",
+            "  export   mdconsole export FILE --kind raw --format jsonl",
+        ]
+        out.extend(f"  damage   {d.describe()}" for d in self.damaged)
+        return out
+
+
+def _summarize_raw(rec: Recording, path: Path, gap_s: float) -> Summary:
+    gap_ns = int(gap_s * NS)
+    counts: Counter[str] = Counter()
+    gaps: list[tuple[int, int]] = []
+    payload = 0
+    first = last = prev = 0
+    for frame in rec.iter_raw():
+        counts["binary" if isinstance(frame.data, bytes) else "text"] += 1
+        if not frame.symbol:
+            counts["connection"] += 1
+        payload += len(frame.data.encode() if isinstance(frame.data, str) else frame.data)
+        t = frame.recv_ns
+        if prev and t - prev > gap_ns:
+            gaps.append((prev, t))
+        prev = t
+        first = t if not first else min(first, t)
+        last = max(last, t)
+    header = rec.header
+    return Summary(
+        path=path,
+        size=rec.size,
+        provider=header.provider,
+        symbol=header.symbol,
+        version=header.version,
+        compression=header.compression,
+        instrument=None,
+        frames=len(rec.frames),
+        events=counts["text"] + counts["binary"],
+        first_ns=first,
+        last_ns=last,
+        counts={k: v for k, v in counts.items() if v},
+        gaps=gaps,
+        damaged=list(rec.damaged),
+        content="raw",
+        payload_bytes=payload,
+    )
+
 
 def fmt_ns(ns: int) -> str:
     if ns <= 0:
@@ -113,6 +178,8 @@ def summarize(path: str | Path, gap_s: float = 5.0) -> Summary:
     """Read every intact frame of `path` once and summarize it."""
     gap_ns = int(gap_s * NS)
     with open_recording(path) as rec:
+        if rec.is_raw:
+            return _summarize_raw(rec, Path(path), gap_s)
         counts: Counter[str] = Counter()
         gaps: list[tuple[int, int]] = []
         prev = 0

@@ -94,6 +94,11 @@ class RecordingWriter:
                 f"{self.path} records {existing.provider} {existing.symbol}, not "
                 f"{self.header.provider} {self.header.symbol}; choose another --out directory"
             )
+        if existing.content != self.header.content:
+            raise FormatError(
+                f"{self.path} holds {existing.content}, not {self.header.content}; "
+                "choose another --out directory"
+            )
         _frames, damage = scan_frames(data, start, len(data))
         if damage and damage[-1].at_end:
             self.recovered = damage[-1]
