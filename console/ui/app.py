@@ -24,6 +24,7 @@ from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES, ProviderError
 from console.ui.blotter import BlotterPane
 from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions, chart_commands
+from console.ui.heap import HeapSettler
 from console.ui.ladder import LadderPane
 from console.ui.layout import (
     LayoutMixin,
@@ -96,6 +97,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
         self._note = ""
         self._frame_waiters: list[asyncio.Future[None]] = []
         self._warnings_shown = 0
+        self._heap = HeapSettler()
         for t in (*builtin_themes(), *extra_themes):
             self.register_theme(t)
         if theme in self.available_themes:
@@ -194,6 +196,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
             tape.show(candles.symbol)
             tape.sync(view)
             self.trading_frame()
+            self._heap.frame(now, candles.candle_count > 0)
         done = time.perf_counter()
         self.frames += 1
         self.frame_ms.append((done - now) * 1000.0)
@@ -291,6 +294,7 @@ class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
         if self._view_stopped:
             return
         self._view_stopped = True
+        self._heap.release()
         await self.view.stop()
 
 
