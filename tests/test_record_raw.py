@@ -265,9 +265,12 @@ def test_export_raw_jsonl_round_trips_every_frame_in_the_captures_format(
     script = venue_script([BTC])
     assert [line["t"] for line in recv] == ["recv"] * len(script)
     text_line = next(line for line in recv if "café" in line["data"])
-    assert set(text_line) == {"t", "ts", "data"}  # exactly the captures record
+    assert list(text_line) == ["t", "conn", "ts", "data", "symbol"]  # cryptofeed's, + symbol
+    assert text_line["conn"] == "kraken.ws"
+    status = recv[0]
+    assert "symbol" not in status and "online" in status["data"]  # connection-wide
     assert isinstance(text_line["ts"], float) and 1.7e9 < text_line["ts"] < 1.8e9
-    back = list(read_capture(out, BTC))
+    back = list(read_capture(out))
     assert [(f.symbol, f.data) for f in back] == [(f.symbol, f.data) for f in script]
     assert all(abs(a.recv_ns - b.recv_ns) < 1_000 for a, b in zip(back, script, strict=True))
 
@@ -347,3 +350,56 @@ def test_raw_frame_codec_keeps_empty_and_large_frames_and_out_of_order_times() -
     assert head is not None and head.n == 3
     assert (head.first_ts, head.last_ts) == (T0 - 5, T0)
     assert decode_raw_frame(blob, head) == frames
+
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "captures"
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="needs ../shared/captures beside the repo")
+@pytest.mark.parametrize(
+    "capture", ["binance/cryptofeed_BINANCE_20211012.jsonl", "okx/cryptofeed_OKX_v5_20220513.jsonl"]
+)
+def test_real_venue_frames_survive_record_and_export_unchanged(
+    capture: str, tmp_path: Path
+) -> None:
+    source = CAPTURES / capture
+    frames = list(read_capture(source))
+    assert len(frames) > 100
+    rec = Recorder("venue", tmp_path, symbols=[BTC], raw=True, flush_events=64, clock=lambda: T0)
+    for f in frames:
+        rec.on_raw(*f)
+    rec.close()
+    path = recording_path(tmp_path, "venue", BTC, raw=True)
+    out = tmp_path / "back.jsonl"
+    assert export(path, kind="raw", fmt="jsonl", out=out) == 0
+    original = [
+        json.loads(line)
+        for line in source.read_text(encoding="utf-8").splitlines()
+        if '"t":"recv"' in line
+    ]
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()][1:]
+    assert [e["data"] for e in exported] == [o["data"] for o in original]
+    assert all(abs(e["ts"] - o["ts"]) < 1e-6 for e, o in zip(exported, original, strict=True))
+
+
+def test_replay_refuses_a_raw_file_with_a_clear_message(raw_file: Path) -> None:
+    from providers.replay.sources import ReplaySourceError, open_sources
+
+    with pytest.raises(ReplaySourceError, match="holds raw wire frames, not events"):
+        open_sources([raw_file])
+
+
+def test_record_status_table_counts_raw_frames(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from console.record.commands import status_table
+
+    rec = Recorder("kraken", tmp_path, symbols=[BTC], raw=True)
+    for i in range(7):
+        rec.on_raw(BTC if i % 2 else "", "x", T0 + i)
+    console = Console(width=160, record=True)
+    console.print(status_table(object(), rec, {}))
+    text = console.export_text()
+    assert "raw frames" in text.splitlines()[0]
+    assert " 7 " in text.splitlines()[1]
+    rec.close()

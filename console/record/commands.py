@@ -233,10 +233,12 @@ def _report_file(st: SymbolStats, what: str, stderr: Console, quiet: bool) -> bo
 def status_table(hub: Any, recorder: Recorder, rates: Mapping[str, float]) -> Table:
     """The live status: one row per symbol."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for col in ("symbol", "state", "events/s", "events", "written", "file", "note"):
-        table.add_column(
-            col, justify="right" if col in ("events/s", "events", "written") else "left"
-        )
+    numeric = ("events/s", "events", "written", "raw frames")
+    cols: tuple[str, ...] = ("symbol", "state", "events/s", "events", "written")
+    cols += ("raw frames",) if recorder.raw else ()
+    for col in (*cols, "file", "note"):
+        table.add_column(col, justify="right" if col in numeric else "left")
+    raw_stats = recorder.raw_stats
     provider_status = getattr(hub, "status", {}).get(recorder.provider)
     for sym, st in recorder.stats.items():
         status = getattr(hub, "symbol_status", {}).get(sym) or provider_status
@@ -251,10 +253,15 @@ def status_table(hub: Any, recorder: Recorder, rates: Mapping[str, float]) -> Ta
             f"{rates.get(sym, 0.0):,.0f}",
             f"{st.events:,}",
             _human_bytes(st.bytes),
+            *((_raw_count(raw_stats.get(sym)),) if recorder.raw else ()),
             st.path.name if st.path else "-",
             f"[red]{note}[/]" if st.error or st.dropped_events else note,
         )
     return table
+
+
+def _raw_count(st: SymbolStats | None) -> str:
+    return f"{st.events:,}" if st is not None else "-"
 
 
 async def _show_status(hub: Any, recorder: Recorder, stop: asyncio.Event) -> None:

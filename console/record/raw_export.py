@@ -1,9 +1,10 @@
 """Raw wire frames as capture JSON lines (the `../shared/captures` format), and back.
 
-One line per frame, `{"t":"recv","ts":<epoch s>,"data":"<exact frame text>"}`, after one
-`{"t":"header",...}` line naming the provider and symbol. A binary frame's `data` is base64
-with `"encoding":"base64"` beside it. A test server can send `data` verbatim, so a recording
-becomes a connector fixture.
+One line per frame, `{"t":"recv","conn":"<provider>.ws","ts":<epoch s>,"data":"<exact frame
+text>"}` as cryptofeed writes them, after one `{"t":"header",...}` line naming the provider and
+symbol. A frame about one symbol also carries `"symbol"`; connection-wide frames (status, acks,
+heartbeats) have none. A binary frame's `data` is base64 with `"encoding":"base64"` beside it.
+A test server can send `data` verbatim, so a recording becomes a connector fixture.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ def capture_lines(rec: Recording) -> Iterator[dict[str, Any]]:
         "symbol": header.symbol,
         "recorded": header.created_ns / NS,
     }
+    conn = f"{header.provider}.ws"
     for frame in rec.iter_raw():
-        line: dict[str, Any] = {"t": "recv", "ts": frame.recv_ns / NS}
+        line: dict[str, Any] = {"t": "recv", "conn": conn, "ts": frame.recv_ns / NS}
         if isinstance(frame.data, str):
             line["data"] = frame.data
         else:
             line["data"] = base64.b64encode(frame.data).decode("ascii")
             line["encoding"] = "base64"
-        if not frame.symbol:
-            line["conn"] = True  # about the whole connection, not this file's symbol
+        if frame.symbol:
+            line["symbol"] = frame.symbol
         yield line
 
 
@@ -59,9 +61,9 @@ def write_capture(rec: Recording, out: IO[bytes]) -> int:
     return frames
 
 
-def read_capture(path: str | Path, symbol: str = "") -> Iterator[RawFrame]:
-    """The `recv` records of a capture file as frames (other records skipped); `symbol` is
-    given to every frame not marked connection-wide."""
+def read_capture(path: str | Path) -> Iterator[RawFrame]:
+    """The `recv` records of a capture file as frames, other records skipped (cryptofeed's
+    captures have no `symbol`: their frames read as connection-wide)."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             if not raw.strip():
@@ -79,7 +81,8 @@ def read_capture(path: str | Path, symbol: str = "") -> Iterator[RawFrame]:
                 base64.b64decode(data) if line.get("encoding") == "base64" else data
             )
             recv_ns = round(float(line.get("ts", 0)) * NS)
-            yield RawFrame("" if line.get("conn") else symbol, frame, recv_ns)
+            symbol = line.get("symbol", "")
+            yield RawFrame(symbol if isinstance(symbol, str) else "", frame, recv_ns)
 
 
 __all__ = ["capture_lines", "read_capture", "write_capture"]

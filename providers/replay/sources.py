@@ -54,6 +54,11 @@ class RecordingSource:
             self.recording = open_recording(path)
         except FormatError as exc:
             raise ReplaySourceError(str(exc)) from None
+        if self.recording.is_raw:  # wire frames need a venue connector to become events
+            self.recording.close()
+            raise ReplaySourceError(
+                f"{path} holds raw wire frames, not events; replay the .mdrec beside it"
+            )
         header = self.recording.header
         self.symbol = header.symbol
         self.instrument = header.instrument or _guess_instrument(header.symbol, header.provider)
