@@ -84,9 +84,11 @@ def test_search_zoom_and_layout_survive_a_restart_in_a_real_terminal(tmp_path: P
         keys(tmux, "d", "o", "g", "e")
         tmux.wait_for(lambda s: re.search(r"DOGE/USD\s+sim", s) is not None)
         keys(tmux, "Enter")
-        tmux.wait_for(lambda s: "DOGE/USD added to the watchlist" in s)
+        # Streamed at once, and charted: the feed took it in while running.
+        tmux.wait_for(lambda s: "DOGE/USD streaming in the watchlist" in s
+                      and "DOGE/USD · 1m" in s and bool(DOGE_ROW.search(s)))
 
-        keys(tmux, "Down", "Enter")  # the watchlist has focus: chart ETH/USD
+        keys(tmux, "Up", "Enter")  # the watchlist has focus, its cursor on DOGE: chart ETH/USD
         tmux.wait_for(lambda s: "ETH/USD · 1m" in s)
         keys(tmux, "t")
         tmux.wait_for(lambda s: "ETH/USD · 5m" in s)
@@ -97,7 +99,7 @@ def test_search_zoom_and_layout_survive_a_restart_in_a_real_terminal(tmp_path: P
 
         saved = json.loads((tmp_path / "state" / "layout.json").read_text())
         assert saved == {"symbol": "ETH/USD", "timeframe_s": 300, "maximized": "quotes",
-                         "watchlist": ["DOGE/USD"]}
+                         "watchlist": ["DOGE/USD"], "watchlists": {}}
 
         done = start(tmux, tmp_path, 2)
         # Back zoomed on the watchlist, DOGE/USD now streaming in it.

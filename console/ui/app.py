@@ -41,6 +41,7 @@ from console.ui.session import TradingSession, open_session
 from console.ui.status import StatusLine
 from console.ui.tape import TapePane
 from console.ui.trading import TradingMixin
+from console.ui.watchlists import WatchlistMixin, saved_additions, start_lists
 from themes.trading import DEFAULT_THEME, TRADING_VARIABLES, builtin_themes
 from themes.user import load_user_themes, user_themes_dir
 
@@ -50,7 +51,7 @@ STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
 
-class MDConsoleApp(ChartActions, LayoutMixin, TradingMixin, App[int]):
+class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
 
     CSS_PATH = "app.tcss"
@@ -321,10 +322,11 @@ async def run_console(
         keymap = {}
     layout_file = state_path()
     saved, layout_warning = load_state(layout_file)
+    lists, start_list = start_lists(console, symbols)
     added, watchlist_note = await listed_additions(
-        provider, provider_config, [] if symbols else saved.watchlist
+        provider, provider_config, [] if symbols else saved_additions(saved, start_list)
     )
-    watchlist = list(symbols or merge_watchlist(console.symbols, added))
+    watchlist = merge_watchlist(lists[start_list], added)
     themes_dir = user_themes_dir(config.source if isinstance(config, Config) else "")
     user_themes, theme_errors = load_user_themes(themes_dir)
     trading, trading_note = open_session(config if isinstance(config, Config) else Config())
@@ -345,6 +347,7 @@ async def run_console(
         trading=trading,
     )
     app.load_layout(layout_file)
+    app.set_watchlists(lists, start_list)
     app.themes_dir = themes_dir
     app.startup_notes = [
         n for n in (layout_warning, watchlist_note, *theme_errors, trading_note) if n

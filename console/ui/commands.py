@@ -30,6 +30,13 @@ def console_commands(app: Any) -> Iterator[Command]:
         if callable(select_account):
             yield (f"Account {account}", "Trade from this account",
                    partial(select_account, account))
+    switch_watchlist = getattr(app, "switch_watchlist", None)
+    names = getattr(app, "watchlist_names", [])
+    if callable(switch_watchlist) and len(names) > 1:
+        for name in names:
+            label = name or "symbols"
+            yield (f"Watchlist {label}", "Show this saved watchlist, streaming its symbols",
+                   partial(switch_watchlist, name))
     yield ("Search symbols", "Find a symbol across providers and watch it",
            partial(app.call_later, app.run_action, "symbol_search"))
     seen: set[str] = set()

@@ -64,6 +64,9 @@ class LayoutState(msgspec.Struct, kw_only=True):
     timeframe_s: int = 0
     maximized: str = ""
     watchlist: list[str] = msgspec.field(default_factory=list)
+    """Symbols added with search to the config's `symbols` list."""
+    watchlists: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Symbols added with search to each saved watchlist, by its name (the config is kept)."""
 
 
 def state_path() -> Path:
@@ -230,32 +233,7 @@ class LayoutMixin(App[int]):
         self.push_screen(SymbolSearch(), self.add_to_watchlist)
 
     def add_to_watchlist(self, pick: Listing | None) -> None:
-        """Watch the picked symbol: chart it if streamed, else save it for the next start."""
-        if pick is None:
-            return
-        view = getattr(self, "view", None)
-        quotes = getattr(view, "quotes", {})
-        chart = getattr(self, "chart", None)
-        if pick.symbol in quotes and callable(chart):
-            chart(pick.symbol)
-            return
-        provider = str(getattr(self, "provider", ""))
-        if pick.provider != provider:
-            self.notify(f"{pick.symbol} is listed by {pick.provider}; this console streams "
-                        f"{provider}. Start it with that provider to watch it.",
-                        severity="warning", timeout=8)
-            return
-        state = self.layout_state
-        if pick.symbol not in state.watchlist:
-            state.watchlist.append(pick.symbol)
-            self._saved_state = b""  # forces the next save
-        add = getattr(view, "add_symbol", None)
-        if callable(add):
-            add(pick.symbol)
-            self.notify(f"{pick.symbol} added to the watchlist", timeout=3)
-        else:
-            self.notify(f"{pick.symbol} added to the watchlist; it streams from the next start",
-                        timeout=6)
+        """Watch the picked symbol; `WatchlistMixin` (console/ui/watchlists.py) does it."""
 
     def reload_user_themes(self) -> None:
         """Read the theme files again and repaint if the theme in use was one of them."""

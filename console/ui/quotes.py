@@ -118,6 +118,8 @@ class QuotesPane(Widget, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.symbols: list[str] = []
+        self.shown_list: list[str] | None = None
+        """The watchlist shown, in order (symbols the view streams); None shows all it streams."""
         self.cursor = 0
         self.selected = ""
         self._palette: Palette | None = None
@@ -150,7 +152,11 @@ class QuotesPane(Widget, can_focus=True):
         if self._palette is None:
             return False
         quotes = view.quotes
-        if len(quotes) != len(self.symbols):
+        if self.shown_list is not None:
+            shown = [s for s in self.shown_list if s in quotes]
+            if shown != self.symbols:
+                self.set_symbols(shown)
+        elif len(quotes) != len(self.symbols):
             self.set_symbols(list(quotes))
         width = self.size.width
         if width != self._width:
