@@ -176,7 +176,7 @@ def providers_cmd(
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return
     table = Table(title="providers")
-    columns = ("quotes", "book", "trades", "history", "search", "trading", "network")
+    columns = ("quotes", "book", "trades", "history", "search", "trading", "network", "raw_frames")
     table.add_column("name", style="bold")
     for col in columns:
         table.add_column(col, justify="center")
@@ -246,6 +246,11 @@ def record_cmd(
         typer.Option("--compression", help="zstd (default), zlib or none."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live status line.")] = False,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Also keep the provider's raw websocket frames in "
+                     "<stem>.raw.mdrec (venue providers only)."),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Record market data headless, one file per provider and symbol."""
@@ -263,6 +268,7 @@ def record_cmd(
             quiet=quiet,
             compression=compression or (None if cfg.record.compress else "none"),
             config=cfg.provider_config(name),
+            raw=raw,
         )
     )
 
@@ -284,7 +290,9 @@ def inspect_cmd(
 @app.command("export")
 def export_cmd(
     file: Annotated[Path, typer.Argument(help="Recording file.")],
-    kind: Annotated[str, typer.Option("--kind", "-k", help="trades, book, bars or quotes.")],
+    kind: Annotated[
+        str, typer.Option("--kind", "-k", help="trades, book, bars, quotes or raw (jsonl only).")
+    ],
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="csv, jsonl or parquet (mdconsole[parquet]).")
     ] = "csv",
