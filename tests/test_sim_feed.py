@@ -315,3 +315,15 @@ def test_loop_turns_shrink_with_the_rate_so_the_ui_keeps_its_frames() -> None:
     assert feed.turn_ns(200) == feed.MAX_STEP_NS
     assert feed.turn_ns(100_000) == 5_000_000
     assert feed.turn_ns(10_000_000) == 1_000_000
+
+
+def test_loop_turns_shrink_in_a_burst_and_grow_back_when_it_calms() -> None:
+    full = feed.turn_ns(20_000)
+    # a burst made ten times the usual events: the next turn covers a tenth of the time
+    assert feed.next_turn_ns(full, full, 10 * feed.TURN_EVENTS, full) == full // 10
+    assert feed.next_turn_ns(full, full, 1_000 * feed.TURN_EVENTS, full) == 1_000_000
+    # calm again: at most doubling per turn, never past the rate's own turn
+    assert feed.next_turn_ns(2_000_000, 2_000_000, 10, full) == 4_000_000
+    assert feed.next_turn_ns(full, full, 10, full) == full
+    # a turn that made no market time (the loop was early) keeps the size it had
+    assert feed.next_turn_ns(4_000_000, 0, 0, full) == 4_000_000

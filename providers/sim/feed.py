@@ -243,15 +243,33 @@ async def _run_realtime(
     loop = asyncio.get_running_loop()
     wall0 = loop.time()
     origin = market.now_ns if wall_ns is None else wall_ns
+    step_ns = max_step_ns
     while True:
         behind = origin + round((loop.time() - wall0) * 1e9) - market.now_ns
         if behind > catch_up_ns:
             market.skip(behind - max_step_ns)
             behind = max_step_ns
-        for event in market.step(min(behind, max_step_ns)):
+        stepped = min(behind, step_ns)
+        events = market.step(stepped)
+        for event in events:
             send(event)
+        step_ns = next_turn_ns(step_ns, stepped, len(events), max_step_ns)
         # keep stepping at once while behind; otherwise wait for the next batch's worth
-        await asyncio.sleep(0 if behind > max_step_ns else BATCH_NS / 1e9)
+        await asyncio.sleep(0 if behind > stepped else BATCH_NS / 1e9)
+
+
+def next_turn_ns(step_ns: int, stepped_ns: int, events: int, max_step_ns: int) -> int:
+    """Market time for the turn after one of `stepped_ns` (at most `step_ns`) made `events`.
+
+    Bursts multiply the order flow many times over for seconds: a turn sized for the
+    configured rate would then hold the event loop for tens of ms, so turns shrink with the
+    events the last one made (down to 1 ms) and grow back, at most doubling per turn, up to
+    `max_step_ns` when it calms.
+    """
+    if stepped_ns <= 0:
+        return step_ns
+    want = stepped_ns * TURN_EVENTS / max(events, 1)  # about TURN_EVENTS at the last turn's rate
+    return int(min(max_step_ns, 2 * step_ns, max(1_000_000, want)))
 
 
 @asynccontextmanager
