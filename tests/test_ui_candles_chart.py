@@ -325,7 +325,8 @@ async def test_a_working_order_placed_from_the_keyboard_is_drawn_on_the_chart(
     async with console(tmp_path) as (app, pilot, session):
         pane = app.candles_pane
         await until(app, lambda: pane.candle_count > 0)
-        await pilot.press("l", "pagedown")  # ladder cursor ten ticks under the bid
+        # ladder cursor well under the bid, so a busy market does not fill the order at once
+        await pilot.press("l", "pagedown", "pagedown", "pagedown", "pagedown")
         price = app.ladder_pane.cursor_price
         await pilot.press("b")
         await until(app, lambda: len(session.working_orders("BTC/USD")) == 1)
