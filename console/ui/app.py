@@ -181,7 +181,7 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         if self._view_stopped or self._exit:
             return  # shutting down: panes may already be gone
         now = time.perf_counter()
-        if self._view_ready and not self._view_stopped:
+        if self._view_ready:
             view = self.view
             quotes = self.quotes_pane
             quotes.sync(view)
