@@ -150,13 +150,23 @@ async def test_ladder_pane_centres_on_spread_moves_cursor_and_groups(tmp_path: P
                 return ladder.rows // 4 - 1 <= top - bid <= ladder.rows - ladder.rows // 4
 
             await until(centred)
-            start = ladder.cursor_tick
-            assert start is not None
-            await pilot.press("l", "up", "up", "down")
-            assert ladder.cursor_tick == start + 1
-            assert ladder.cursor_price == float(start + 1)  # BTC/USD ticks are 1.0
-            await pilot.press("c")
+            assert ladder.auto_centre and "⊕" in str(ladder.border_title)
+            await pilot.press("l", "c")  # freeze the view so the market cannot scroll it mid-test
             assert not ladder.auto_centre and "⊕" not in str(ladder.border_title)
+            top, n = ladder.top_tick, ladder.rows
+            assert top is not None
+            start = top - n // 2
+            ladder.cursor_tick = start
+            await pilot.press("up", "up", "down")
+            assert ladder.cursor_tick == start + 1 and ladder.top_tick == top  # moved in view
+            assert ladder.cursor_price == float(start + 1)  # BTC/USD ticks are 1.0
+            # A cursor the market left off screen comes back by the bid, not the view to it.
+            ladder.cursor_tick = top + 500
+            await pilot.press("down")
+            assert ladder.top_tick == top
+            assert top - (n - 1) <= ladder.cursor_tick <= top
+            bid = ladder.market_tick
+            assert bid is not None and abs(ladder.cursor_tick - bid) <= 1 + n // 4
             await pilot.press("c", "full_stop")
             assert ladder.auto_centre and ladder.group == 2
             await until(lambda: ladder.top_tick is not None and ladder.top_tick % 2 == 0)

@@ -92,6 +92,7 @@ class LadderPane(Widget, can_focus=True):
         self.auto_centre = True
         self.cursor_tick: int | None = None
         self.top_tick: int | None = None
+        self.market_tick: int | None = None  # the best bid (or mid) at the last frame
         self.tick_size = 0.0
         self.pdec = 2
         self._palette: Palette | None = None
@@ -115,6 +116,7 @@ class LadderPane(Widget, can_focus=True):
         self.symbol = symbol
         self.cursor_tick = None
         self.top_tick = None
+        self.market_tick = None
         self._scale = 0
         self._invalidate()
         self._set_title()
@@ -158,8 +160,9 @@ class LadderPane(Widget, can_focus=True):
         mid = (bb + ba) // 2 if bb is not None and ba is not None else (bb if bb is not None
                                                                          else ba)
         assert mid is not None
+        self.market_tick = bb if bb is not None else mid
         if self.cursor_tick is None:
-            self.cursor_tick = bb if bb is not None else mid
+            self.cursor_tick = self.market_tick
         g = self.group
         if self.top_tick is None:
             self.top_tick = centre_top(mid, n, g)
@@ -229,10 +232,16 @@ class LadderPane(Widget, can_focus=True):
         if self.cursor_tick is None:
             return
         g = self.group
+        n = self.rows
+        top = self.top_tick
+        if top is not None and self.market_tick is not None and not (
+                top - (n - 1) * g <= self.cursor_tick <= top):
+            # The market carried the view away from the cursor: it comes back at the bid
+            # rather than dragging the view off to where it was left.
+            self.cursor_tick = self.market_tick
         self.cursor_tick = row_tick(self.cursor_tick, g) + ticks * g
         if self.top_tick is not None:
             # Keep the cursor on screen: scroll the ladder when it reaches an edge.
-            n = self.rows
             if self.cursor_tick > self.top_tick:
                 self.top_tick = row_tick(self.cursor_tick, g)
                 self.auto_centre = False
