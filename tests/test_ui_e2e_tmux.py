@@ -94,7 +94,6 @@ def test_search_zoom_and_layout_survive_a_restart_in_a_real_terminal(tmp_path: P
         tmux.wait_for(lambda s: "ETH/USD · 5m" in s)
         keys(tmux, "z")  # zoom the watchlist: the chart is hidden
         tmux.wait_for(lambda s: "ETH/USD · 5m" not in s and "Watchlist" in s)
-        time.sleep(0.7)  # the layout is saved on the status tick (every 0.5 s)
         quit_and_wait(tmux, done)
 
         saved = json.loads((tmp_path / "state" / "layout.json").read_text())

@@ -287,6 +287,9 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         self.notify(f"theme: {self.theme}", timeout=2)
 
     async def action_quit(self) -> None:
+        # the status tick saves the layout every half second; a change just before quitting
+        # must not be lost
+        self.remember_layout(self.candles_pane.symbol, self._timeframe_s)
         await self.stop_view()
         self.exit(0)
 
