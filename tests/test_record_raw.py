@@ -383,7 +383,7 @@ def test_real_venue_frames_survive_record_and_export_unchanged(
 
 
 def test_replay_refuses_a_raw_file_with_a_clear_message(raw_file: Path) -> None:
-    from providers.replay.sources import ReplaySourceError, open_sources
+    from console.record.sources import ReplaySourceError, open_sources
 
     with pytest.raises(ReplaySourceError, match="holds raw wire frames, not events"):
         open_sources([raw_file])

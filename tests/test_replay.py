@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from console.data.provider import TaskStatus
+from console.data.provider import DataUnavailable, ProviderError, TaskStatus
 from console.model.book import ASK, BID, Book
 from console.model.events import (
     BookDelta,
@@ -20,12 +20,13 @@ from console.model.events import (
     Trade,
 )
 from console.model.instruments import Instrument
+from console.record.control import ReplayControl
 from console.record.format import Header
+from console.record.playback_feed import PlaybackConfigError
+from console.record.player import Player
+from console.record.sources import open_sources
 from console.record.writer import RecordingWriter
 from providers.replay import feed
-from providers.replay.control import ReplayControl
-from providers.replay.player import Player
-from providers.replay.sources import open_sources
 from tests.sqlitegen import make_db
 
 T0 = 1_751_371_200_000_000_000
@@ -187,13 +188,15 @@ async def test_seek_rebuilds_the_book_as_it_stood_at_the_target(recording):
     (source,) = open_sources([path])
     sent: list[MarketEvent] = []
     control = ReplayControl("max")
-    player = Player([source], sent.append, control, exit_at_end=True)
+    player = Player([source], sent.append, control, provider="replay", exit_at_end=True)
     await player.run()
     target = T0 + 4_321 * MS
     sent.clear()
     control.seek(target)
     control.finished.clear()
-    task = asyncio.create_task(Player([source], sent.append, control, exit_at_end=True).run())
+    task = asyncio.create_task(
+        Player([source], sent.append, control, provider="replay", exit_at_end=True).run()
+    )
     await task
     rebuild = [ev for ev in sent if not isinstance(ev, ConnectorStatus) and ev.ts < target]
     assert all(isinstance(ev, BookSnapshot | BookDelta) for ev in rebuild)
@@ -215,7 +218,7 @@ async def test_seek_while_playing_jumps_back_and_replays_from_there(recording):
         if len(sent) == 900:
             control.seek(target)
 
-    await Player([source], send, control, exit_at_end=True).run()
+    await Player([source], send, control, provider="replay", exit_at_end=True).run()
     resync = next(
         i for i, ev in enumerate(sent) if isinstance(ev, ConnectorStatus) and ev.state == "resync"
     )
@@ -229,7 +232,7 @@ async def test_paused_replay_sends_nothing_until_stepped(recording):
     (source,) = open_sources([path])
     sent: list[MarketEvent] = []
     control = ReplayControl(1.0, paused=True)
-    task = asyncio.create_task(Player([source], sent.append, control).run())
+    task = asyncio.create_task(Player([source], sent.append, control, provider="replay").run())
     for _ in range(5):
         await asyncio.sleep(0)
     assert market_only(sent) == []
@@ -272,12 +275,12 @@ def test_speed_ladder_and_labels():
     ],
 )
 def test_bad_config_is_a_clear_error(config, message):
-    with pytest.raises(feed.ReplayConfigError, match=message):
-        feed.ReplaySettings(config)
+    with pytest.raises(PlaybackConfigError, match=message):
+        feed.configure(config)
 
 
 def test_missing_path_is_named(tmp_path):
-    with pytest.raises(feed.ProviderError, match=r"nope\.mdr: no such file"):
+    with pytest.raises(ProviderError, match=r"nope\.mdr: no such file"):
         open_sources([tmp_path / "nope.mdr"])
 
 
@@ -322,7 +325,7 @@ def test_replay_setup_opens_the_files_and_lists_what_plays(recording, tmp_path):
         assert setup.lines[0].startswith("BTC/USD: 2025-07-01 12:00:00 → ")
     finally:
         feed.close()
-    with pytest.raises(feed.ProviderError, match="speed"):
+    with pytest.raises(ProviderError, match="speed"):
         replay_setup([path], speed="warp")
 
 
@@ -350,7 +353,7 @@ def test_studies_come_from_sqlite_sources_only(recording, tmp_path):
         study = feed.study("BTC/USDT", 5)
         assert set(study) == {"obi", "obi_norm", "cvd"}
         assert int(study["obi"]["count"].sum()) == 40
-        with pytest.raises(feed.DataUnavailable, match="SQLite book snapshots only"):
+        with pytest.raises(DataUnavailable, match="SQLite book snapshots only"):
             feed.study("BTC/USD", 5)
     finally:
         feed.close()

@@ -8,8 +8,8 @@ import pytest
 
 from console.data.feed import FeedHub
 from console.model.events import ConnectorStatus, MarketEvent
+from console.record.control import ReplayControl
 from providers.replay import feed as replay_feed
-from providers.replay.control import ReplayControl
 from providers.sqlite import feed as sqlite_feed
 from tests.sqlitegen import LOTS, TICKS, make_db
 

@@ -13,8 +13,8 @@ from console.ems.journal import Journal
 from console.ems.messages import Fill, NewOrder, OrderEvent
 from console.ems.router import Ems
 from console.model.events import ConnectorStatus, MarketEvent
+from console.record.control import ReplayControl
 from providers.replay import feed as replay_feed
-from providers.replay.control import ReplayControl
 from tests.test_ui_replay import SYMBOL, sim_recording
 
 WARM_UP_EVENTS = 400

@@ -10,6 +10,7 @@ import pytest
 import providers
 from console.data.provider import TaskStatus, UnknownSymbol
 from console.model.events import BookSnapshot, ConnectorStatus, MarketEvent, Quote, Trade
+from console.record.playback_feed import PlaybackConfigError
 from providers.sqlite import feed
 from tests.sqlitegen import LOTS, TICKS, make_db
 
@@ -42,7 +43,8 @@ async def test_stream_sends_a_first_quote_per_symbol_before_going_live(db):
         task_status=TaskStatus(),
     )
     assert live.is_set()
-    first = sent[:2]
+    status, *first = sent[:3]
+    assert isinstance(status, ConnectorStatus) and status.state == "syncing"
     assert all(isinstance(q, Quote) and q.last > 0 for q in first)
     assert {q.symbol for q in first} == {"BTC/USDT", "ETH/USDT"}
     trades = defaultdict(list)
@@ -54,14 +56,18 @@ async def test_stream_sends_a_first_quote_per_symbol_before_going_live(db):
         assert [round(t.size * LOTS) for t in trades[symbol]] == truth.trade_sz
     snaps = [ev for ev in sent if isinstance(ev, BookSnapshot)]
     assert len(snaps) == 160
-    assert [ev.ts for ev in sent[2:] if not isinstance(ev, ConnectorStatus)] == sorted(
-        ev.ts for ev in sent[2:] if not isinstance(ev, ConnectorStatus)
+    times = [ev.ts for ev in sent[3:] if not isinstance(ev, ConnectorStatus)]
+    assert times == sorted(times)
+    assert sent[-1] == ConnectorStatus(
+        symbol="", ts=sent[-2].ts, provider="sqlite", state="live", detail="end of data"
     )
 
 
 async def test_unknown_symbol_names_what_the_files_hold(db):
     path, _ = db
-    with pytest.raises(UnknownSymbol, match="hold no SOL/USDT; they hold BTC/USDT, ETH/USDT"):
+    with pytest.raises(
+        UnknownSymbol, match="sqlite has no data for SOL/USDT; the files hold BTC/USDT, ETH/USDT"
+    ):
         await feed.stream_quotes(
             lambda ev: None,
             ["SOL/USDT"],
@@ -75,7 +81,7 @@ async def test_unknown_symbol_names_what_the_files_hold(db):
 async def test_bad_speed_is_a_clear_config_error(db):
     path, _ = db
     with pytest.raises(
-        feed.SqliteConfigError, match="sqlite `speed`: speed 'fast' is not a number or 'max'"
+        PlaybackConfigError, match="sqlite `speed`: speed 'fast' is not a number or 'max'"
     ):
         await feed.stream_quotes(
             lambda ev: None,

@@ -13,6 +13,7 @@ import pytest
 
 from console.data.feed import FeedHub
 from console.model.events import MarketEvent
+from console.record.control import ReplayControl
 from console.record.format import Header
 from console.record.writer import RecordingWriter
 from console.ui.replay import (
@@ -25,7 +26,6 @@ from console.ui.replay import (
 )
 from providers.replay import feed as replay_feed
 from providers.replay.cli import replay_setup
-from providers.replay.control import ReplayControl
 from providers.sim.market import SimMarket
 
 T0 = 1_751_371_200_000_000_000  # 2025-07-01 12:00:00 UTC

@@ -25,10 +25,10 @@ from textual.widgets import Input, Label
 
 from console.config import Config, ConsoleSection
 from console.data.provider import TIMEFRAMES
+from console.record.control import ReplayControl
 from console.ui.app import TIMEFRAME_ORDER, MDConsoleApp
 from console.ui.market_view import MarketView
 from providers.replay.cli import ReplaySetup
-from providers.replay.control import ReplayControl
 
 SEEK_STEP_S = 60.0
 """How far shift+left / shift+right jump, in seconds of market time."""

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from console.record.control import ReplayControl
+from console.record.playback_feed import PlaybackConfigError
 from providers.replay import feed
-from providers.replay.control import ReplayControl
 
 
 @dataclass
@@ -43,7 +44,7 @@ def replay_setup(
     try:
         control = ReplayControl(speed, paused=paused)
     except ValueError as exc:
-        raise feed.ReplayConfigError(f"--speed: {exc}") from None
+        raise PlaybackConfigError(f"--speed: {exc}") from None
     config: dict[str, Any] = {
         "paths": [str(p) for p in paths],
         "speed": speed,

@@ -1,4 +1,4 @@
-"""`ReplayControl`: what the console asks of a running replay (pause, speed, step, seek).
+"""`ReplayControl`: what the console asks of a running playback (pause, speed, step, seek).
 
 Plain state plus one asyncio.Event that wakes the player; the UI calls the methods from the
 event loop's thread, the player reads them between events.

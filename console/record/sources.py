@@ -1,4 +1,4 @@
-"""What a replay plays: recordings and SQLite databases behind one small interface.
+"""What a playback plays: recordings and OKX SQLite databases behind one small interface.
 
 A source yields one symbol's events in time order starting from the last book snapshot at
 or before a time, so a seek rebuilds the book from that snapshot instead of from the start.
@@ -18,7 +18,13 @@ from console.model.events import BookSnapshot, MarketEvent, Quote, Trade
 from console.model.instruments import Instrument, split_symbol
 from console.record import FormatError, open_recording
 from console.record.bulk import trade_arrays
-from console.record.okxdb.source import DB_SUFFIXES, SqliteSource, find_databases, in_time_order
+from console.record.okxdb.source import (
+    DB_SUFFIXES,
+    SqliteSource,
+    find_databases,
+    in_time_order,
+    list_instruments,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -130,10 +136,14 @@ def open_sources(
     start_ns: int | None = None,
     end_ns: int | None = None,
     depth: int = 10,
+    databases_only: bool = False,
 ) -> list[ReplaySource]:
     """Sources for recordings, database files and directories of databases, one per symbol.
 
-    A directory is searched for databases holding `instrument` rows in [start_ns, end_ns).
+    A directory is searched for databases holding `instrument` rows in [start_ns, end_ns);
+    without `instrument` a database plays every instrument it holds. A file is a database by
+    its suffix or SQLite header, else a recording; with `databases_only` every file is a
+    database (so anything else gets the database's error).
     """
     recordings: list[ReplaySource] = []
     db_parts: dict[str, list[SqliteSource]] = {}
@@ -145,10 +155,12 @@ def open_sources(
                     _add_db(db_parts, db, instrument, depth)
             elif not path.is_file():
                 raise ReplaySourceError(f"{path}: no such file or directory")
-            elif _is_sqlite(path):
+            elif databases_only or _is_sqlite(path):
                 _add_db(db_parts, path, instrument, depth)
             else:
                 recordings.append(RecordingSource(path))
+        # chaining one instrument's databases checks they do not overlap
+        sources = recordings + [SqliteDbSource(parts) for parts in db_parts.values()]
     except ProviderError:
         for src in recordings:
             src.close()
@@ -156,7 +168,6 @@ def open_sources(
             for part in parts:
                 part.close()
         raise
-    sources = recordings + [SqliteDbSource(parts) for parts in db_parts.values()]
     symbols = [s.symbol for s in sources]
     dupes = sorted({s for s in symbols if symbols.count(s) > 1})
     if dupes:
@@ -190,8 +201,9 @@ def first_quote(source: ReplaySource, start_ns: int | None) -> Quote:
 def _add_db(
     parts: dict[str, list[SqliteSource]], path: Path, instrument: str | None, depth: int
 ) -> None:
-    src = SqliteSource(path, instrument, depth=depth)
-    parts.setdefault(src.symbol, []).append(src)
+    for name in [instrument] if instrument else list_instruments(path):
+        src = SqliteSource(path, name, depth=depth)
+        parts.setdefault(src.symbol, []).append(src)
 
 
 def _is_sqlite(path: Path) -> bool:

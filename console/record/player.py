@@ -1,4 +1,5 @@
-"""The replay loop: merges sources by time, paces them on a virtual clock, obeys the control.
+"""The playback loop both replay and sqlite use: merges sources by time, paces them on a
+virtual clock, obeys the control.
 
 At speed max nothing waits on the wall clock, so the same files always give the same events
 in the same order. A seek sends only the book events between the snapshot before the target
@@ -20,11 +21,13 @@ from console.model.events import (
     ConnectorStatus,
     MarketEvent,
 )
-from providers.replay.control import ReplayControl
-from providers.replay.sources import ReplaySource
+from console.record.control import ReplayControl
+from console.record.sources import ReplaySource
 
 YIELD_EVERY = 2048
 """Events sent between yields to the event loop when nothing waits (keeps the UI responsive)."""
+END_OF_DATA = "end of data"
+"""The detail of the status sent when the last event has gone out."""
 
 
 def merged(
@@ -49,7 +52,7 @@ class Player:
         send: Send,
         control: ReplayControl,
         *,
-        provider: str = "replay",
+        provider: str,
         start_ns: int | None = None,
         end_ns: int | None = None,
         exit_at_end: bool = False,
@@ -87,7 +90,7 @@ class Player:
             if target is not None:
                 continue  # a seek
             control.finished.set()
-            self.status("live", "end of replay")
+            self.status("live", END_OF_DATA)
             if self.exit_at_end:
                 return
             while (target := control.take_seek()) is None:
