@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from console.model.events import (
     Trade,
 )
 from console.model.instruments import Instrument
+from console.record import open_recording
 from console.record.control import ReplayControl
 from console.record.format import Header
 from console.record.playback_feed import PlaybackConfigError
@@ -355,5 +357,36 @@ def test_studies_come_from_sqlite_sources_only(recording, tmp_path):
         assert int(study["obi"]["count"].sum()) == 40
         with pytest.raises(DataUnavailable, match="SQLite book snapshots only"):
             feed.study("BTC/USD", 5)
+    finally:
+        feed.close()
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        (lambda header_end: 0, "too short to be a recording"),
+        (lambda header_end: 40, "header is cut short"),
+        (lambda header_end: header_end + 10, "no complete batch of events .*; nothing to replay"),
+    ],
+)
+def test_a_recording_cut_short_before_its_first_batch_is_refused_in_one_line(
+    recording, keep, message
+):
+    path, _ = recording
+    with open_recording(path) as rec:
+        header_end = rec.data_start
+    cut = path.with_name("cut.mdr")
+    cut.write_bytes(path.read_bytes()[: keep(header_end)])
+    with pytest.raises(ProviderError, match=f"^{re.escape(str(cut))}: {message}") as caught:
+        feed.configure({"paths": [str(cut)]})
+    assert "\n" not in str(caught.value)
+
+
+def test_a_database_of_two_instruments_replays_both_without_choosing_one(tmp_path):
+    db = tmp_path / "okx.sqlite"
+    make_db(db, rows=20, instruments=("BTC-USDT", "ETH-USDT"), seed=3)
+    try:
+        assert feed.configure({"paths": [str(db)]}) == ["BTC/USDT", "ETH/USDT"]
+        assert feed.configure({"paths": [str(db)], "instrument": "ETH-USDT"}) == ["ETH/USDT"]
     finally:
         feed.close()

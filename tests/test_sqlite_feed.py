@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
 
 import providers
-from console.data.provider import TaskStatus, UnknownSymbol
+from console.data.provider import DataUnavailable, ProviderError, TaskStatus, UnknownSymbol
 from console.model.events import BookSnapshot, ConnectorStatus, MarketEvent, Quote, Trade
+from console.record.control import ReplayControl
 from console.record.playback_feed import PlaybackConfigError
+from providers.replay import feed as replay_feed
 from providers.sqlite import feed
 from tests.sqlitegen import LOTS, TICKS, make_db
 
@@ -23,6 +27,7 @@ def db(tmp_path):
     truths = make_db(path, rows=80, instruments=("BTC-USDT", "ETH-USDT"), seed=5)
     yield path, truths
     feed.close()
+    replay_feed.close()
 
 
 def test_registry_loads_the_sqlite_and_replay_providers():
@@ -146,3 +151,115 @@ async def test_several_paths_and_days_play_as_one_stream(tmp_path):
     )
     snaps = [ev.ts for ev in sent if isinstance(ev, BookSnapshot)]
     assert snaps == first.book_ts + second["BTC-USDT"].book_ts
+
+
+async def _until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Waits (yielding to the loop) until `cond()` holds; fails after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.001)
+
+
+async def test_sqlite_playback_pauses_steps_and_seeks_with_a_control(db):
+    path, truths = db
+    truth = truths["BTC-USDT"]
+    control = ReplayControl("max", paused=True)
+    sent: list[MarketEvent] = []
+    config = {"path": str(path), "instrument": "BTC-USDT", "control": control}
+    task = asyncio.create_task(
+        feed.stream_quotes(
+            sent.append, ["BTC/USDT"], {}, asyncio.Event(), config=config,
+            task_status=TaskStatus(),
+        )
+    )
+    try:
+        await _until(lambda: any(isinstance(ev, Quote) for ev in sent))
+        started = len(sent)
+        control.step(3)
+        await _until(lambda: len(market(sent[started:])) == 3)
+        assert control.paused and not task.done()
+        # a seek plays on from the book row at or before the target, the trades from the target
+        target = truth.book_ts[50] + 1
+        sent.clear()
+        control.seek(target)
+        control.set_speed("max")
+        control.resume()
+        await asyncio.wait_for(control.finished.wait(), 30)
+        await asyncio.wait_for(task, 30)  # the sqlite provider's stream ends with its data
+    finally:
+        task.cancel()
+    played = market(sent)
+    assert isinstance(played[0], BookSnapshot) and played[0].ts == truth.book_ts[50]
+    snaps = [ev.ts for ev in played if isinstance(ev, BookSnapshot)]
+    assert snaps == truth.book_ts[50:]
+    trades = [round(ev.size * LOTS) for ev in played if isinstance(ev, Trade)]
+    assert trades == [q for t, q in zip(truth.trade_ts, truth.trade_sz, strict=True) if t >= target]
+
+
+def market(events: list[MarketEvent]) -> list[MarketEvent]:
+    return [ev for ev in events if not isinstance(ev, ConnectorStatus)]
+
+
+async def test_replay_and_sqlite_providers_play_a_database_identically(db):
+    path, _ = db
+    runs = []
+    for provider in (feed, replay_feed):
+        sent: list[MarketEvent] = []
+        await provider.stream_quotes(
+            sent.append, ["BTC/USDT", "ETH/USDT"], {}, asyncio.Event(),
+            config={"paths": [str(path)], "speed": "max", "exit_at_end": True},
+            task_status=TaskStatus(),
+        )
+        runs.append(market(sent))
+    assert runs[0] == runs[1]
+    assert len(runs[0]) > 300
+
+
+async def test_history_is_unavailable_when_playing_from_the_start(db):
+    # every trade is still to come: history as well would count each one twice
+    path, _ = db
+    feed.configure({"path": str(path)})
+    async with feed.open_history_client("BTC/USDT") as (get_ohlc, _):
+        with pytest.raises(DataUnavailable, match="starts at the beginning"):
+            await get_ohlc(1)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b"not a database at all"), "not a SQLite database"),
+        (
+            lambda p: sqlite3.connect(p).execute("CREATE TABLE quotes (x)").connection.commit(),
+            "no `book` table; expected the OKX schema book",
+        ),
+        (
+            lambda p: sqlite3.connect(p).execute("CREATE TABLE book (id, instrument)")
+            .connection.commit(),
+            "table `book` lacks column\\(s\\) bids, asks, timestamp",
+        ),
+        (
+            lambda p: sqlite3.connect(p)
+            .execute("CREATE TABLE book (id, instrument, bids, asks, timestamp)")
+            .connection.commit(),
+            "the `book` table has no rows; nothing to replay",
+        ),
+    ],
+)
+def test_a_file_that_is_not_an_okx_dump_is_refused_naming_the_file(tmp_path, make, message):
+    path = tmp_path / "other.sqlite"
+    make(path)
+    with pytest.raises(ProviderError, match=message) as caught:
+        feed.configure({"path": str(path)})
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_from_after_the_data_names_the_span_it_holds(db):
+    path, _ = db
+    with pytest.raises(
+        PlaybackConfigError,
+        match=r"sqlite `from`: BTC/USDT has data from 2025-07-01 12:00:00 to .* only",
+    ):
+        feed.configure({"path": str(path), "from": "2030-01-01"})

@@ -94,7 +94,9 @@ class PlaybackSettings:
             raise PlaybackConfigError(str(exc)) from None
 
     def open(self) -> list[ReplaySource]:
-        return open_sources(
+        """The sources of `paths`; an error naming `from`/`to` when one of them holds nothing
+        in that span."""
+        sources = open_sources(
             self.paths,
             instrument=self.instrument,
             start_ns=self.start_ns,
@@ -102,6 +104,21 @@ class PlaybackSettings:
             depth=self.depth,
             databases_only=self.databases_only,
         )
+        for src in sources:
+            after = self.start_ns is not None and self.start_ns > src.end_ns
+            before = self.end_ns is not None and self.end_ns <= src.start_ns
+            if after or before:
+                for opened in sources:
+                    opened.close()
+                raise PlaybackConfigError(
+                    f"{self.name} `{'from' if after else 'to'}`: {src.symbol} has data from "
+                    f"{_iso(src.start_ns)} to {_iso(src.end_ns)} only; choose a time in that span"
+                )
+        return sources
+
+
+def _iso(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class PlaybackFeed:

@@ -65,6 +65,14 @@ class RecordingSource:
             raise ReplaySourceError(
                 f"{path} holds raw wire frames, not events; replay the .mdrec beside it"
             )
+        if not self.recording.frames:
+            torn = self.recording.torn_tail
+            self.recording.close()
+            raise ReplaySourceError(
+                f"{path}: no complete batch of events"
+                + (f" ({torn.describe()})" if torn is not None else "")
+                + "; nothing to replay"
+            )
         header = self.recording.header
         self.symbol = header.symbol
         self.instrument = header.instrument or _guess_instrument(header.symbol, header.provider)
@@ -201,7 +209,10 @@ def first_quote(source: ReplaySource, start_ns: int | None) -> Quote:
 def _add_db(
     parts: dict[str, list[SqliteSource]], path: Path, instrument: str | None, depth: int
 ) -> None:
-    for name in [instrument] if instrument else list_instruments(path):
+    names = [instrument] if instrument else list_instruments(path)
+    if not names:
+        raise ReplaySourceError(f"{path}: the `book` table has no rows; nothing to replay")
+    for name in names:
         src = SqliteSource(path, name, depth=depth)
         parts.setdefault(src.symbol, []).append(src)
 
