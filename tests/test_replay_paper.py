@@ -1,5 +1,5 @@
 """Paper trading on a replay: the real EMS on a feed hub fed by the replay provider at speed max
-fills the same orders the same way every run."""
+fills the same orders the same way every run, on a recording and on an OKX SQLite database."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from console.ems.router import Ems
 from console.model.events import ConnectorStatus, MarketEvent
 from console.record.control import ReplayControl
 from providers.replay import feed as replay_feed
+from tests.sqlitegen import make_db
 from tests.test_ui_replay import SYMBOL, sim_recording
 
 WARM_UP_EVENTS = 400
@@ -24,9 +25,12 @@ WARM_UP_EVENTS = 400
 FillRow = tuple[str, str, float, float, float, str]
 
 
-async def paper_session(recording: Path, journal: Path) -> list[FillRow]:
-    """Replays `recording` at max with a market buy and a resting limit sell placed after the
-    same warm-up; returns the fills as (order, side, price, size, fee, liquidity)."""
+async def paper_session(
+    recording: Path, journal: Path, symbol: str = SYMBOL, above_ask: float = 5.0
+) -> list[FillRow]:
+    """Replays `recording` (or a database) at max with a market buy and a limit sell
+    `above_ask` placed after the same warm-up; returns the fills as (order, side, price, size,
+    fee, liquidity)."""
     control = ReplayControl("max", paused=True)
     config = {"paths": [str(recording)], "control": control}
     symbols = replay_feed.configure(config)
@@ -53,14 +57,14 @@ async def paper_session(recording: Path, journal: Path) -> list[FillRow]:
         ems.subscribe(on_order_event)
         hub.subscribe(count)
         control.step(WARM_UP_EVENTS)
-        await asyncio.wait_for(enough.wait(), 20)
-        book = hub.books[SYMBOL]
+        await asyncio.wait_for(enough.wait(), 30)
+        book = hub.books[symbol]
         assert book.best_bid is not None and book.best_ask is not None
         ask = book.best_ask
-        ems.submit(NewOrder(order_id="mkt-1", account="paper", symbol=SYMBOL, side="buy",
+        ems.submit(NewOrder(order_id="mkt-1", account="paper", symbol=symbol, side="buy",
                             size=0.05, type="market"))
-        ems.submit(NewOrder(order_id="lmt-1", account="paper", symbol=SYMBOL, side="sell",
-                            size=0.02, type="limit", price=round(ask + 5.0, 1)))
+        ems.submit(NewOrder(order_id="lmt-1", account="paper", symbol=symbol, side="sell",
+                            size=0.02, type="limit", price=round(ask + above_ask, 1)))
         ems.poll()
         control.resume()
         await asyncio.wait_for(control.finished.wait(), 60)
@@ -72,12 +76,17 @@ async def paper_session(recording: Path, journal: Path) -> list[FillRow]:
     return fills
 
 
+@pytest.mark.parametrize("source", ["recording", "okx database"])
 async def test_paper_orders_on_a_max_speed_replay_fill_the_same_way_twice(
-    tmp_path: Path,
+    tmp_path: Path, source: str
 ) -> None:
-    recording = sim_recording(tmp_path / "sim_BTC_USD.mdr", seconds=120)
-    first = await paper_session(recording, tmp_path / "journal-1.sqlite")
-    second = await paper_session(recording, tmp_path / "journal-2.sqlite")
+    if source == "recording":
+        path, symbol, above = sim_recording(tmp_path / "sim_BTC_USD.mdr", seconds=120), SYMBOL, 5.0
+    else:
+        path, symbol, above = tmp_path / "okx.sqlite", "BTC/USDT", 0.5
+        make_db(path, rows=600, seed=11)
+    first = await paper_session(path, tmp_path / "journal-1.sqlite", symbol, above)
+    second = await paper_session(path, tmp_path / "journal-2.sqlite", symbol, above)
     assert first == second
     market = [f for f in first if f[0] == "mkt-1"]
     assert sum(f[3] for f in market) == pytest.approx(0.05)  # filled in full against the book
