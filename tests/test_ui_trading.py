@@ -110,6 +110,20 @@ async def test_shift_arrows_amend_the_selected_order_by_one_tick(tmp_path: Path)
         await until(app, lambda: session.ems.state.orders[oid].price == placed + 1.0)
 
 
+async def test_shift_arrows_move_the_trigger_of_a_stop_waiting_for_it(tmp_path: Path) -> None:
+    async with console(tmp_path) as (app, pilot, session):
+        await rest_below(pilot, ticks=1500)  # far enough under the bid that it cannot trigger
+        await pilot.press("O")
+        await until(app, lambda: len(working(session)) == 1)
+        oid = working(session)[0]
+        placed = session.ems.state.orders[oid].stop
+        await pilot.press("shift+up", "shift+up")
+        await until(app, lambda: session.ems.state.orders[oid].stop == placed + 2.0)
+        await pilot.press("shift+down")
+        await until(app, lambda: session.ems.state.orders[oid].stop == placed + 1.0)
+        assert session.ems.state.orders[oid].dark
+
+
 async def test_x_cancels_order_at_cursor_and_shift_x_cancels_all_for_symbol(
         tmp_path: Path) -> None:
     async with console(tmp_path) as (app, pilot, session):

@@ -62,11 +62,13 @@ class CancelOrder(_Msg, tag="cancel", frozen=True):
 
 
 class AmendOrder(_Msg, tag="amend", frozen=True):
-    """Change a working order's price and/or size (0 leaves that field as it is)."""
+    """Change a working order's price, size and/or, for a stop the EMS still holds, its
+    trigger `stop` (0 leaves that field as it is)."""
 
     order_id: str
     price: float = 0.0
     size: float = 0.0
+    stop: float = 0.0
 
 
 class CancelAll(_Msg, tag="cancel_all", frozen=True):

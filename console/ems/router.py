@@ -112,7 +112,7 @@ class Ems:
         self._dark: dict[str, dict[str, OrderState]] = {}  # symbol -> stops the EMS holds
         self._unrestored: list[OrderState] = []
         self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
-        self._watch: frozenset[str] = frozenset()
+        self._watch: set[str] = set()
         self._unsub: Callable[[], None] | None = None
         self.faults = 0  # market events the EMS failed on (logged)
         self._synced = 0  # journal id up to which this EMS has applied every event
@@ -242,9 +242,12 @@ class Ems:
     def _flush(self) -> list[OrderEvent]:
         while self._acked:
             self._release_held(self._acked.pop(0))
-        self._watch = frozenset(self.paper.symbols) | frozenset(
-            s for s, d in self._dark.items() if d
-        ) | frozenset(a.symbol for a in self.state.alerts.values())
+        watch = self.paper.symbols
+        if self._dark:
+            watch.update(s for s, d in self._dark.items() if d)
+        if self.state.alerts:
+            watch.update(a.symbol for a in self.state.alerts.values())
+        self._watch = watch
         batch = self._batch
         if not batch:
             return batch
@@ -395,8 +398,14 @@ class Ems:
             self.accounts[o.account].cancel(o, reason)
         # else: held (pending_cancel) until the ack lands
 
-    def amend(self, order_id: str, *, price: float = 0.0, size: float = 0.0) -> list[OrderEvent]:
-        """Change a working order's price and/or size (0 keeps it)."""
+    def amend(self, order_id: str, *, price: float = 0.0, size: float = 0.0,
+              stop: float = 0.0) -> list[OrderEvent]:
+        """Change a working order's price and/or size, or a held stop's trigger (0 keeps it).
+
+        For a stop still waiting for its trigger, `stop` moves the trigger and `price` the
+        limit of a stop-limit; a plain stop has no limit, so there `price` moves the trigger
+        (what moving any order on the ladder means).
+        """
         now = self.clock()
         o = self.state.orders.get(order_id)
         if o is None:
@@ -404,9 +413,14 @@ class Ems:
         if o.status in TERMINAL:
             return self._error(order_id, f"amend: order {order_id} is {o.status}; only working "
                                          "orders can be amended")
-        if o.dark:
-            return self._error(order_id, "amend: a stop waiting for its trigger cannot be "
-                                         "amended; cancel it and place a new one")
+        if stop and not o.dark:
+            return self._error(order_id, f"amend: order {order_id} is not a stop waiting for "
+                                         "its trigger; it has no trigger to move")
+        if o.dark and o.type == "stop" and price:
+            if stop:
+                return self._error(order_id, f"amend: stop order {order_id} has no limit price; "
+                                             "give only the new trigger (stop)")
+            price, stop = 0.0, price
         if price and o.type == "market":
             return self._error(order_id, "amend: a market order has no price to change")
         inst = self.instruments.get(o.symbol)
@@ -415,21 +429,29 @@ class Ems:
         lot = inst.lot_size if inst else book.lot_size if book else 0.0
         if tick and price:
             price = round(round(price / tick) * tick, 12)
+        if tick and stop:
+            stop = round(round(stop / tick) * tick, 12)
         if lot and size:
             size = round(round(size / lot) * lot, 12)
         limits = self._gate(o.account).limits
         mid = self._mid(o.symbol)
-        if price and mid and limits.price_band_pct:
-            off = abs(price - mid) / mid * 100.0
-            if off > limits.price_band_pct + 1e-9:
-                return self._error(order_id, f"price_band_pct: limit price {price:g} is "
-                                             f"{off:.2f}% from mid {mid:g}, beyond the limit "
-                                             f"{limits.price_band_pct:g}%")
+        for what, px in (("limit price", price), ("stop price", stop)):
+            if px and mid and limits.price_band_pct:
+                off = abs(px - mid) / mid * 100.0
+                if off > limits.price_band_pct + 1e-9:
+                    return self._error(order_id, f"price_band_pct: {what} {px:g} is "
+                                                 f"{off:.2f}% from mid {mid:g}, beyond the "
+                                                 f"limit {limits.price_band_pct:g}%")
         if size and limits.max_order_size and size > limits.max_order_size + 1e-12:
             return self._error(order_id, f"max_order_size: size {size:g} exceeds the limit "
                                          f"{limits.max_order_size:g} for account {o.account}")
-        self._record(AmendOrder(order_id=order_id, price=price, size=size, ts=now))
-        if o.venue_id:
+        self._record(AmendOrder(order_id=order_id, price=price, size=size, stop=stop, ts=now))
+        if o.dark:
+            self._record(OrderStatus(order_id=order_id, status=o.status, size=o.size,
+                                     price=o.price, filled=o.filled, ts=now))
+            # a trigger moved through the market fires now, as a new stop would
+            self._check_stops(o.symbol, None)
+        elif o.venue_id:
             why = self.accounts[o.account].amend(o, price, size)
             if why:
                 self._record(Error(order_id=order_id, message=f"amend: {why}", ts=now))

@@ -179,7 +179,18 @@ class EmsState:
 
     def _amend(self, ev: AmendOrder) -> None:
         o = self.working.get(ev.order_id)
-        if o is not None and not o.venue_id:
+        if o is None:
+            return
+        if o.dark:
+            # nothing outside the EMS holds the stop: the amend itself is the change
+            if ev.stop:
+                o.stop = ev.stop
+            if ev.price:
+                o.price = ev.price
+            if ev.size:
+                o.size = ev.size
+            o.updated_ns = ev.ts
+        elif not o.venue_id:
             o.pending_amend = ev
 
     def _ack(self, ev: Ack) -> None:

@@ -25,6 +25,7 @@ from console.ui.blotter import BlotterPane
 from console.ui.ladder import LadderPane
 from console.ui.ladder_render import OrderMark, marks_by_row, row_tick
 from console.ui.order_entry import OrderEntryPane, Ticket
+from console.ui.paint import paint_now
 from console.ui.palette import Palette
 from console.ui.session import TradingSession
 
@@ -318,6 +319,7 @@ class TradingMixin(App[int]):
         # The trader should see the effect of a key at once, not on the next pump tick.
         self._marks_key = None
         self.trading_frame()
+        paint_now(self.ladder_pane.screen, (self.ladder_pane, self.entry_pane, self.blotter_pane))
 
     def action_trade_limit(self, side: OrderSide) -> None:
         price = self.ladder_pane.cursor_price
@@ -448,17 +450,22 @@ class TradingMixin(App[int]):
         self._repaint_now()
 
     def amend_target(self) -> str | None:
-        """The blotter's selected working order, else the newest working order at the cursor."""
+        """The blotter's selected working order, else the newest working order at the cursor.
+
+        A stop waiting for its trigger sits on the ladder at its trigger, so that is what
+        the cursor matches and what an amend moves.
+        """
         s = self.trading
         if s is None:
             return None
         oid = self.blotter_pane.selected_order
         symbol = self.active_symbol()
-        working = [o for o in s.working_orders(symbol) if not o.dark and o.price]
+        working = [o for o in s.working_orders(symbol) if o.dark or o.price]
         if oid is not None and any(o.order_id == oid for o in working):
             return oid
         cursor = self.ladder_pane.cursor_price
-        at_cursor = [o for o in working if cursor is not None and abs(o.price - cursor) < 1e-12]
+        at_cursor = [o for o in working if cursor is not None
+                     and abs((o.stop if o.dark else o.price) - cursor) < 1e-12]
         chosen = at_cursor or working
         return chosen[0].order_id if chosen else None
 
@@ -468,14 +475,17 @@ class TradingMixin(App[int]):
             return
         oid = self.amend_target()
         if oid is None:
-            self.notify("no working limit order to amend", timeout=3)
+            self.notify("no working limit or stop order to amend", timeout=3)
             return
         o = s.ems.state.orders[oid]
         book = s.ems.books.get(o.symbol)
         tick = book.tick_size if book is not None else 0.0
         if not tick:
             return
-        s.ems.amend(oid, price=o.price + ticks * tick)
+        if o.dark:
+            s.ems.amend(oid, stop=o.stop + ticks * tick)
+        else:
+            s.ems.amend(oid, price=o.price + ticks * tick)
         self._repaint_now()
 
     def action_trade_focus(self, pane: str) -> None:
