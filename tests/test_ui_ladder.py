@@ -16,10 +16,14 @@ from console.model.book import ASK, BID, Book
 from console.ui.app import MDConsoleApp
 from console.ui.ladder_render import (
     COLUMNS,
+    LABELS,
     LadderRow,
     OrderMark,
     bar,
     centre_top,
+    column_widths,
+    fit_size,
+    header_cells,
     ladder_rows,
     marks_by_row,
     visible_columns,
@@ -109,16 +113,88 @@ def test_grouping_sums_sizes_into_rows_of_n_ticks() -> None:
     assert all(r.tick % 5 == 0 for r in rows)
 
 
-def test_narrow_ladder_drops_cumulative_then_bar_columns_and_fits() -> None:
-    names = lambda w: [COLUMNS[i][0] for i in visible_columns(w)]  # noqa: E731
+def test_narrow_ladder_drops_cumulative_then_bar_columns_in_pairs_and_fits() -> None:
+    def names(width: int) -> list[str]:
+        return [COLUMNS[i][0] for i in visible_columns(width)]
+
     assert "BidCum" in names(WIDE)
-    assert "BidCum" not in names(50) and "" in names(50)
-    assert names(38) == ["Buys", "Bid", "Price", "Ask", "Sells"]
-    for width in (38, 50, WIDE):
+    assert "BidCum" not in names(62) and "AskCum" not in names(62) and "" in names(62)
+    assert names(50) == names(38) == ["Buys", "Bid", "Price", "Ask", "Sells"]
+    for width in (38, 50, 62, WIDE):
         assert all(len(t) <= width for t in texts(render(book(), width=width)))
     # without bar columns the size cells are shaded instead
     roles = {role for r in render(book(), width=38) for _, role in r.cells}
     assert {"bid-bar", "ask-bar"} <= roles
+
+
+LADDER_WIDTHS = range(20, 101)
+"""From narrower than any layout gives (30 cells at 100-139 columns, 38 from 140) to zoomed."""
+
+
+def header_labels(width: int) -> list[str]:
+    return [text.strip() for text, _ in header_cells(width)[::2]]
+
+
+def test_header_labels_are_never_cut_and_line_up_with_the_rows_at_every_width() -> None:
+    b = book()
+    marks = marks_by_row([(99.0, 12.5, "buy", False), (103.0, 0.25, "sell", True)], 1.0, 1)
+    for width in LADDER_WIDTHS:
+        header = "".join(text for text, _ in header_cells(width))
+        assert len(header) <= width, width
+        for (column, _cells), label in zip(column_widths(width), header_labels(width),
+                                           strict=True):
+            assert label in LABELS[column], (width, label)
+        for row in texts(render(b, width=width, marks=marks)):
+            assert len(row) == len(header), width
+        assert {"Bid", "Price", "Ask"} <= set(header_labels(width)), width
+
+
+def test_header_keeps_the_order_columns_by_abbreviating_in_the_medium_layout() -> None:
+    assert header_labels(38) == ["Buys", "Bid", "Price", "Ask", "Sells"]  # wide layout
+    assert header_labels(34) == ["Buys", "Bid", "Price", "Ask", "Sells"]
+    assert header_labels(30) == ["Buy", "Bid", "Price", "Ask", "Sell"]  # 100-139 columns
+    assert header_labels(29) == ["Bid", "Price", "Ask"]  # order columns go last
+    assert header_labels(WIDE)[:3] == ["Buys", "BidCum", "Bid"]
+
+
+def test_narrowed_size_cells_show_whole_numbers_never_cut_digits() -> None:
+    b = Book(1.0, 0.0001, symbol="TEST/USD")
+    b.set_level(BID, 99, 1234)  # 0.1234
+    b.set_level(ASK, 101, 98765)  # 9.8765
+    marks = marks_by_row([(99.0, 0.0123, "buy", False)], 1.0, 1)
+    rows = ladder_rows(b, top_tick=101, n_rows=3, group=1, width=30, pdec=0, qdec=4,
+                       marks=marks, last_tick=None, cursor_tick=None)
+    row_text = {r.tick: "".join(t for t, _ in r.cells).split() for r in rows}
+    assert row_text[99] == ["●.01", ".1234", "99"]  # 0.0123 in the 4-cell order column
+    assert row_text[101] == ["101", "9.877"]
+
+
+def test_fit_size_shortens_decimals_then_units_and_never_shows_zero() -> None:
+    assert fit_size("0.0100", 0.01, 4, 6) == "0.0100"  # fits: unchanged
+    assert fit_size("0.1234", 0.1234, 4, 5) == ".1234"
+    assert fit_size("12.3456", 12.3456, 4, 5) == "12.35"
+    assert fit_size("12345.6", 12345.6, 1, 5) == "12346"
+    assert fit_size("123456.7", 123456.7, 1, 5) == "123k"
+    assert fit_size("0.0001", 0.0001, 4, 3) == "0.…"
+    for value in (0.0001, 0.5, 7.25, 99.99, 1234.5678, 98765.4, 3.2e6):
+        for width in range(3, 9):
+            text = fit_size(f"{value:.4f}", value, 4, width)
+            shown_as_zero = not any(ch in "123456789…" for ch in text)
+            assert len(text) <= width and not shown_as_zero, (value, width)
+
+
+async def test_the_ladder_header_fits_the_side_column_at_mid_and_wide_terminals() -> None:
+    app = MDConsoleApp(FeedHub("sim", ["BTC/USD"], config={"seed": 3, "rate": 50},
+                               history=False), provider="sim", start_view=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        ladder = app.ladder_pane
+        for width, labels in ((100, ["Buy", "Bid", "Price", "Ask", "Sell"]),
+                              (139, ["Buy", "Bid", "Price", "Ask", "Sell"]),
+                              (140, ["Buys", "Bid", "Price", "Ask", "Sells"])):
+            await pilot.resize_terminal(width, 40)
+            await pilot.pause()
+            header = lines(ladder)[0]
+            assert header.split() == labels and len(header) == ladder.size.width, width
 
 
 def lines(widget: Widget) -> list[str]:

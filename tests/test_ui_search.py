@@ -66,7 +66,8 @@ async def test_search_adds_an_unwatched_symbol_to_the_saved_watchlist(tmp_path: 
         await until(app, lambda: isinstance(app.screen, SymbolSearch)
                     and app.screen.shown[:1] == [Listing("DOGE/USD", "sim")])
         await pilot.press("enter")
-        await until(app, lambda: path.exists() and load_state(path)[0].watchlist == ["DOGE/USD"])
+        await until(app, lambda: path.exists() and load_state(path)[0].lists
+                    == {"": ["BTC/USD", "ETH/USD", "DOGE/USD"]})
         await pilot.press("q")
 
 
@@ -79,5 +80,5 @@ async def test_escape_closes_search_without_changing_anything() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SymbolSearch)
-        assert app.layout_state.watchlist == []
+        assert app.layout_state.lists == {}
         await pilot.press("q")

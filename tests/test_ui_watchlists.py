@@ -59,7 +59,8 @@ async def test_search_streams_an_unwatched_symbol_now_and_charts_it(tmp_path: Pa
         # The old symbols keep streaming after the feed restarted with the longer list.
         before = feed.quotes["BTC/USD"].version
         await until(app, lambda: feed.quotes["BTC/USD"].version > before)
-        await until(app, lambda: path.exists() and load_state(path)[0].watchlist == ["DOGE/USD"])
+        await until(app, lambda: path.exists() and load_state(path)[0].lists
+                    == {"": ["BTC/USD", "ETH/USD", "DOGE/USD"]})
         await pilot.press("q")
 
 
@@ -93,8 +94,7 @@ async def test_search_appends_to_the_current_saved_list_in_layout_state_only() -
         await until(app, lambda: app.candles_pane.symbol == "SOL/USD")
         await search_and_pick(app, pilot, "eth/usd", "ETH/USD")
         await until(app, lambda: app.quotes_pane.symbols == [*ALTS, "ETH/USD"])
-        assert app.layout_state.watchlists == {"alts": ["ETH/USD"]}
-        assert app.layout_state.watchlist == []
+        assert app.layout_state.lists == {"alts": [*ALTS, "ETH/USD"]}
         assert app.watchlists["alts"] == ALTS  # the configured list is not rewritten
         await pilot.press("W")  # to the plain list: ETH/USD was added to "alts" only
         await until(app, lambda: app.quotes_pane.symbols == ["BTC/USD"])

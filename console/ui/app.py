@@ -26,13 +26,7 @@ from console.ui.blotter import BlotterPane
 from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions, chart_commands
 from console.ui.heap import HeapSettler
 from console.ui.ladder import LadderPane
-from console.ui.layout import (
-    LayoutMixin,
-    listed_additions,
-    load_state,
-    merge_watchlist,
-    state_path,
-)
+from console.ui.layout import LayoutMixin, load_state, state_path
 from console.ui.market_view import MarketView
 from console.ui.order_entry import OrderEntryPane
 from console.ui.palette import Palette
@@ -41,7 +35,7 @@ from console.ui.session import TradingSession, open_session
 from console.ui.status import StatusLine
 from console.ui.tape import TapePane
 from console.ui.trading import TradingMixin
-from console.ui.watchlists import WatchlistMixin, saved_additions, start_lists
+from console.ui.watchlists import WatchlistMixin, plan_opening
 from themes.trading import DEFAULT_THEME, TRADING_VARIABLES, builtin_themes
 from themes.user import load_user_themes, user_themes_dir
 
@@ -325,17 +319,13 @@ async def run_console(
         keymap = {}
     layout_file = state_path()
     saved, layout_warning = load_state(layout_file)
-    lists, start_list = start_lists(console, symbols)
-    added, watchlist_note = await listed_additions(
-        provider, provider_config, [] if symbols else saved_additions(saved, start_list)
-    )
-    watchlist = merge_watchlist(lists[start_list], added)
+    opening = await plan_opening(console, symbols, saved, provider, provider_config)
     themes_dir = user_themes_dir(config.source if isinstance(config, Config) else "")
     user_themes, theme_errors = load_user_themes(themes_dir)
     trading, trading_note = open_session(config if isinstance(config, Config) else Config())
     hub = FeedHub(
         provider,
-        watchlist,
+        opening.symbols,
         config=provider_config,
         first_quote_timeout=console.first_quote_timeout,
     )
@@ -349,11 +339,11 @@ async def run_console(
         extra_themes=user_themes,
         trading=trading,
     )
-    app.load_layout(layout_file)
-    app.set_watchlists(lists, start_list)
+    app.load_layout(layout_file, saved)
+    app.set_watchlists(opening.lists, opening.current, unsaved=opening.unsaved)
     app.themes_dir = themes_dir
     app.startup_notes = [
-        n for n in (layout_warning, watchlist_note, *theme_errors, trading_note) if n
+        n for n in (layout_warning, opening.note, *theme_errors, trading_note) if n
     ]
     try:
         code = await app.run_async(headless=headless)

@@ -216,7 +216,7 @@ class LadderPane(Widget, can_focus=True):
         if palette is None:
             return Strip.blank(self.size.width)
         if y == 0:
-            if self._header is None:
+            if self._header is None or self._header.cell_length != self.size.width:
                 self._header = cells_strip(header_cells(self.size.width), palette,
                                            self.size.width)
             return self._header

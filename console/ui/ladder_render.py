@@ -27,17 +27,81 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("AskCum", 8),
     ("Sells", 6),
 )
-DROP_ORDER: tuple[int, ...] = (1, 7, 3, 5)
-"""Columns given up, in this order, when the pane is too narrow: cumulative, then bars."""
+DROP_ORDER: tuple[tuple[int, int], ...] = ((1, 7), (3, 5))
+"""Column pairs given up, in this order, when the pane is too narrow: cumulative, then bars
+(in pairs, so both sides of the book keep the same look)."""
+
+MIN_WIDTHS: tuple[int, ...] = (4, 8, 5, BAR_WIDTH, 8, BAR_WIDTH, 5, 8, 4)
+"""The narrowest each column gets before columns go; sizes then show fewer decimals."""
+SHRINK_ORDER: tuple[int, ...] = (0, 8, 2, 6)
+"""Columns narrowed a cell at a time, in turn, once nothing optional is left to drop."""
+WORKING = (0, 8)
+"""Our working orders' columns: the last to go, when even the narrowed columns do not fit."""
+
+LABELS: tuple[tuple[str, ...], ...] = tuple(
+    (name, *{"Buys": ("Buy", "B"), "Sells": ("Sell", "S"), "Price": ("Px",)}.get(name, ()))
+    for name, _ in COLUMNS
+)
+"""Each column's header from longest to shortest; the longest that fits is shown."""
 
 
 def visible_columns(width: int) -> list[int]:
+    """The columns kept, before narrowing, when they must fit in `width` cells."""
     shown = list(range(len(COLUMNS)))
-    for drop in DROP_ORDER:
+    for pair in DROP_ORDER:
         if sum(COLUMNS[i][1] + 1 for i in shown) - 1 <= width:
             break
-        shown.remove(drop)
+        shown = [c for c in shown if c not in pair]
     return shown
+
+
+def column_widths(width: int) -> list[tuple[int, int]]:
+    """(column, cells) of each column shown in `width` cells, one-cell gaps between.
+
+    Optional columns go first (`DROP_ORDER`); then order and size columns narrow in turn to
+    their minimum; then the working-order columns go and the sizes widen again. Below the
+    price and two sizes at their minimum the row is clipped at the right.
+    """
+    shown = visible_columns(width)
+    widths = _narrowed(shown, width)
+    if widths is None:
+        widths = _narrowed([c for c in shown if c not in WORKING], width)
+    if widths is None:
+        widths = {c: MIN_WIDTHS[c] for c in shown if c not in WORKING}
+    return [(c, widths[c]) for c in sorted(widths)]
+
+
+def _narrowed(shown: list[int], width: int) -> dict[int, int] | None:
+    widths = {c: COLUMNS[c][1] for c in shown}
+    excess = sum(widths.values()) + len(widths) - 1 - width
+    while excess > 0:
+        narrowed = False
+        for c in SHRINK_ORDER:
+            if excess > 0 and c in widths and widths[c] > MIN_WIDTHS[c]:
+                widths[c] -= 1
+                excess -= 1
+                narrowed = True
+        if not narrowed:
+            return None
+    return widths
+
+
+def fit_size(preferred: str, value: float, decimals: int, width: int) -> str:
+    """`preferred` if it fits in `width` cells, else `value` shortened to fit: fewer decimals,
+    the leading 0 dropped, then k/M/B units; a size above zero never shows as zero."""
+    if len(preferred) <= width or value <= 0:
+        return preferred
+    for unit, scale in (("", 1.0), ("k", 1e3), ("M", 1e6), ("B", 1e9)):
+        if unit and value < scale:
+            break
+        for places in range(decimals if not unit else 2, -1, -1):
+            text = f"{value / scale:.{places}f}"
+            if float(text) == 0.0:
+                break
+            for short in (text, text[1:] if text.startswith("0.") else text):
+                if len(short) + len(unit) <= width:
+                    return short + unit
+    return preferred[: width - 1] + "…"  # marked as cut rather than misread as smaller
 
 
 def compact(size: float) -> str:
@@ -155,7 +219,8 @@ def ladder_rows(
     scale = scale or max(max(bids, default=0), max(asks, default=0), 1)
     lot = book.lot_size
     tick = book.tick_size
-    shown = visible_columns(width)
+    layout = column_widths(width)
+    shown = [c for c, _ in layout]
     last_row = row_tick(last_tick, group) if last_tick is not None else None
     cursor_row = row_tick(cursor_tick, group) if cursor_tick is not None else None
     bb_row = row_tick(bb, group) if bb is not None else None
@@ -172,28 +237,31 @@ def ladder_rows(
                t == bb_row, t == ba_row, width)
         price_role = ("last" if is_last else "bid" if t == bb_row else "ask" if t == ba_row
                       else "text")
-        buys = sells = ""
-        if mark is not None:
-            # ● a resting limit, ◆ a stop waiting for its trigger
-            if mark.buy:
-                buys = ("◆" if mark.buy_stop else "●") + compact(mark.buy)
-            if mark.sell:
-                sells = ("◆" if mark.sell_stop else "●") + compact(mark.sell)
+        # Sizes (in quote units) behind the size cells, to shorten them where columns narrow.
+        values = (mark.buy if mark else 0.0, bid_cum[i] * lot if bids[i] else 0.0,
+                  bids[i] * lot, 0.0, 0.0, 0.0, asks[i] * lot,
+                  ask_cum[i] * lot if asks[i] else 0.0, mark.sell if mark else 0.0)
         all_cells: list[Cell] = [
-            (buys, "working"),
+            ("", "working"),
             (fmt_size(bid_cum[i], lot, qdec) if bids[i] else "", "label"),
             (fmt_size(bids[i], lot, qdec), "bid"),
             (bar(bids[i] / scale) if bids[i] else "", "bid"),
-            (f"{t * tick:,.{pdec}f}", price_role),
+            (fmt_price(t * tick, pdec, COLUMNS[4][1]), price_role),
             (bar(asks[i] / scale) if asks[i] else "", "ask"),
             (fmt_size(asks[i], lot, qdec), "ask"),
             (fmt_size(ask_cum[i], lot, qdec) if asks[i] else "", "label"),
-            (sells, "working"),
+            ("", "working"),
         ]
         cells: list[Cell] = []
-        for c in shown:
+        for c, w in layout:
             text, role = all_cells[c]
-            w = COLUMNS[c][1]
+            if c in WORKING and values[c]:
+                # ● a resting limit, ◆ a stop waiting for its trigger
+                stop = mark is not None and (mark.buy_stop if c == 0 else mark.sell_stop)
+                text = ("◆" if stop else "●") + fit_size(compact(values[c]), values[c], qdec,
+                                                         w - 1)
+            elif c in (1, 2, 6, 7):
+                text = fit_size(text, values[c], qdec, w)
             if c in (2, 6) and 3 not in shown:
                 # No room for bar columns: shade the size cell from the left instead.
                 frac = min((bids[i] if c == 2 else asks[i]) / scale, 1.0)
@@ -215,10 +283,32 @@ def ladder_rows(
     return rows
 
 
+def fmt_price(price: float, pdec: int, width: int) -> str:
+    """A price with thousands separators, or without them where they do not fit."""
+    text = f"{price:,.{pdec}f}"
+    return text if len(text) <= width else f"{price:.{pdec}f}"
+
+
+def label_level(column: int, width: int) -> int:
+    """How far down its labels (longest first) a column must go to fit `width` cells; one past
+    the last when none fits."""
+    labels = LABELS[column]
+    return next((i for i, label in enumerate(labels) if len(label) <= width), len(labels))
+
+
 def header_cells(width: int) -> list[Cell]:
+    """The header row's cells, each label aligned like its column's values.
+
+    Columns mirror each other across the price (Buys and Sells, Bid and Ask, ...); both of a
+    pair abbreviate as far as the narrower needs, so the header stays symmetric.
+    """
+    layout = column_widths(width)
+    widths = dict(layout)
     cells: list[Cell] = []
-    for c in visible_columns(width):
-        name, w = COLUMNS[c]
+    for c, w in layout:
+        mirror = len(COLUMNS) - 1 - c
+        level = max(label_level(c, w), label_level(mirror, widths.get(mirror, w)))
+        name = LABELS[c][level] if level < len(LABELS[c]) else ""
         text = name.center(w) if c == 4 else name.ljust(w) if c == 8 else name.rjust(w)
         cells.append((text, "header"))
         cells.append((" ", "header"))

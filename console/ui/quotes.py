@@ -96,7 +96,8 @@ def quote_cells(
 
 
 class QuotesPane(Widget, can_focus=True):
-    """The watchlist. Up/down move the cursor; enter charts the symbol under it."""
+    """The watchlist. Up/down move the cursor; enter charts the symbol under it; delete and
+    ctrl+up/down remove and reorder it (the app edits the list)."""
 
     DEFAULT_CSS = """
     QuotesPane { height: auto; min-height: 3; }
@@ -106,6 +107,13 @@ class QuotesPane(Widget, can_focus=True):
         Binding("up", "cursor(-1)", "Up", show=False, id="quotes.up"),
         Binding("down", "cursor(1)", "Down", show=False, id="quotes.down"),
         Binding("enter", "choose", "Chart", id="quotes.choose"),
+        # ctrl, not shift: shift+up/down amend the selected order from any pane.
+        Binding("delete,backspace", "app.watchlist_remove", "Remove from list", show=False,
+                id="quotes.remove"),
+        Binding("ctrl+up", "app.watchlist_move(-1)", "Move up the list", show=False,
+                id="quotes.move_up"),
+        Binding("ctrl+down", "app.watchlist_move(1)", "Move down the list", show=False,
+                id="quotes.move_down"),
     ]
 
     class SymbolChosen(Message):
@@ -271,6 +279,15 @@ class QuotesPane(Widget, can_focus=True):
         self.cursor = (self.cursor + step) % len(self.symbols)
         for i in (old, self.cursor):
             self._keys[i] = None  # the next frame repaints both lines
+
+    def set_cursor(self, index: int) -> None:
+        """Put the cursor on line `index`, kept within the list."""
+        if not self.symbols:
+            return
+        old, self.cursor = self.cursor, max(0, min(index, len(self.symbols) - 1))
+        for i in (old, self.cursor):
+            if i < len(self._keys):
+                self._keys[i] = None
 
     def select(self, symbol: str) -> None:
         """Mark `symbol` as the charted one and move the cursor to it (no message posted)."""
