@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from textual.command import CommandList
-
 from console.ui.app import MDConsoleApp
 from console.ui.commands import console_commands
 from console.ui.help import HelpScreen, key_rows
 from tests.test_ui_app import quotes_show_numbers, sim_hub, until
-
-
-def first_command(app: MDConsoleApp) -> str:
-    """The palette's top suggestion as plain text ("" while it has none)."""
-    lists = app.screen.query(CommandList)
-    if not lists or not lists.first(CommandList).option_count:
-        return ""
-    prompt = lists.first(CommandList).get_option_at_index(0).prompt
-    return str(getattr(prompt, "plain", prompt))
 
 
 async def test_question_mark_opens_help_listing_live_bindings_and_escape_closes_it() -> None:
@@ -65,15 +54,3 @@ async def test_palette_commands_cover_symbols_timeframes_themes_and_actions() ->
         assert app.screen.maximized is app.quotes_pane
         await pilot.press("q")
 
-
-async def test_palette_finds_a_theme_by_fuzzy_search_and_applies_it() -> None:
-    app = MDConsoleApp(sim_hub(), provider="sim", timeframe_s=1)
-    async with app.run_test(size=(160, 50)) as pilot:
-        await until(app, lambda: quotes_show_numbers(app))
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"theme amber")
-        await until(app, lambda: first_command(app).startswith("Theme mdconsole-amber"))
-        await pilot.press("enter")
-        await until(app, lambda: app.theme == "mdconsole-amber")
-        await pilot.press("q")

@@ -1,6 +1,6 @@
 """Screen layout: size breakpoints, maximize and cycle panes, and the state kept between runs.
 
-The state file (symbol, timeframe, maximized pane, edited watchlists) lives in the platform
+The state file (symbol, timeframe, maximized pane, watchlist additions) lives in the platform
 state directory, or `$MDCONSOLE_STATE_DIR`; a damaged file is reported and replaced, never fatal.
 """
 
@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from console.data.provider import TIMEFRAMES
-from console.ui.commands import ConsoleCommands
+from console.ui.commands import PALETTE_PROVIDERS
 from console.ui.help import HelpScreen, key_rows
 from console.ui.search import Listing, SymbolSearch
 from themes.user import load_user_themes
@@ -63,15 +63,10 @@ class LayoutState(msgspec.Struct, kw_only=True):
     symbol: str = ""
     timeframe_s: int = 0
     maximized: str = ""
-    lists: dict[str, list[str]] = msgspec.field(default_factory=dict)
-    """Each watchlist the user edited (added, removed, reordered), in full, by name ("" is the
-    config's `symbols`); a list not here is the config's. The config file is never rewritten."""
-    watchlist_name: str | None = None
-    """The saved watchlist last switched to; None: the config's `watchlist`."""
     watchlist: list[str] = msgspec.field(default_factory=list)
-    """Older files: symbols search added to the plain list (folded into `lists` at start)."""
+    """Symbols added with search to the config's `symbols` list."""
     watchlists: dict[str, list[str]] = msgspec.field(default_factory=dict)
-    """Older files: symbols search added to each saved list (folded into `lists` at start)."""
+    """Symbols added with search to each saved watchlist, by its name (the config is kept)."""
 
 
 def state_path() -> Path:
@@ -120,7 +115,7 @@ class LayoutMixin(App[int]):
     """A zoomed pane keeps the status bar: connector state and PAPER/LIVE stay in sight."""
     VERTICAL_BREAKPOINTS = HEIGHT_BREAKPOINTS
 
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = PALETTE_PROVIDERS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
@@ -268,18 +263,13 @@ class LayoutMixin(App[int]):
             "mode": str(getattr(trading, "mode", "")) if trading is not None else "",
         }
 
-    def load_layout(self, path: Path | None, state: LayoutState | None = None) -> str:
-        """Read the saved layout from `path` (None: defaults, nothing saved); returns a warning.
-
-        `state`, if given, is what was read from `path` already (and is used instead).
-        """
+    def load_layout(self, path: Path | None) -> str:
+        """Read the saved layout from `path` (None: defaults, nothing saved); returns a warning."""
         self.layout_path = path
         if path is None:
             self.layout_state = LayoutState()
             return ""
-        warning = ""
-        if state is None:
-            state, warning = load_state(path)
+        state, warning = load_state(path)
         self.layout_state = state
         if state.timeframe_s in TIMEFRAMES.values():
             self._timeframe_s = state.timeframe_s
