@@ -1,6 +1,6 @@
 """Screen layout: size breakpoints, maximize and cycle panes, and the state kept between runs.
 
-The state file (symbol, timeframe, maximized pane, watchlist additions) lives in the platform
+The state file (symbol, timeframe, maximized pane, edited watchlists) lives in the platform
 state directory, or `$MDCONSOLE_STATE_DIR`; a damaged file is reported and replaced, never fatal.
 """
 
@@ -63,10 +63,15 @@ class LayoutState(msgspec.Struct, kw_only=True):
     symbol: str = ""
     timeframe_s: int = 0
     maximized: str = ""
+    lists: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Each watchlist the user edited (added, removed, reordered), in full, by name ("" is the
+    config's `symbols`); a list not here is the config's. The config file is never rewritten."""
+    watchlist_name: str | None = None
+    """The saved watchlist last switched to; None: the config's `watchlist`."""
     watchlist: list[str] = msgspec.field(default_factory=list)
-    """Symbols added with search to the config's `symbols` list."""
+    """Older files: symbols search added to the plain list (folded into `lists` at start)."""
     watchlists: dict[str, list[str]] = msgspec.field(default_factory=dict)
-    """Symbols added with search to each saved watchlist, by its name (the config is kept)."""
+    """Older files: symbols search added to each saved list (folded into `lists` at start)."""
 
 
 def state_path() -> Path:
@@ -263,13 +268,18 @@ class LayoutMixin(App[int]):
             "mode": str(getattr(trading, "mode", "")) if trading is not None else "",
         }
 
-    def load_layout(self, path: Path | None) -> str:
-        """Read the saved layout from `path` (None: defaults, nothing saved); returns a warning."""
+    def load_layout(self, path: Path | None, state: LayoutState | None = None) -> str:
+        """Read the saved layout from `path` (None: defaults, nothing saved); returns a warning.
+
+        `state`, if given, is what was read from `path` already (and is used instead).
+        """
         self.layout_path = path
         if path is None:
             self.layout_state = LayoutState()
             return ""
-        state, warning = load_state(path)
+        warning = ""
+        if state is None:
+            state, warning = load_state(path)
         self.layout_state = state
         if state.timeframe_s in TIMEFRAMES.values():
             self._timeframe_s = state.timeframe_s
