@@ -127,6 +127,19 @@ def test_displayed_size_taken_once_until_the_venue_updates_that_level(rig: Rig) 
     assert rig.fills("m3") == [(100.1, 0.4, "taker")]
 
 
+def test_market_orders_walk_past_taken_levels_and_empty_ticks_to_distant_levels(
+        tmp_path: Path) -> None:
+    book = make_book(bids=((100.0, 0.3), (94.0, 1.0)),
+                     asks=((100.1, 0.5), (100.2, 0.2), (105.0, 1.0)))
+    rig = Rig(tmp_path / "j.sqlite", book)
+    rig.order("m1", "buy", 0.6, type="market")
+    rig.order("m2", "buy", 0.5, type="market")  # 100.1 is taken: from 100.2 to 49 ticks out
+    rig.order("m3", "sell", 0.5, type="market")
+    assert rig.fills("m1") == [(100.1, 0.5, "taker"), (100.2, 0.1, "taker")]
+    assert rig.fills("m2") == [(100.2, 0.1, "taker"), (105.0, 0.4, "taker")]
+    assert rig.fills("m3") == [(100.0, 0.3, "taker"), (94.0, 0.2, "taker")]
+
+
 def test_ioc_fills_within_its_limit_and_expires_the_rest(rig: Rig) -> None:
     rig.order("i1", "buy", 2.0, price=100.2, tif="ioc")
     assert rig.fills("i1") == [(100.1, 0.5, "taker"), (100.2, 1.0, "taker")]

@@ -38,6 +38,7 @@ _INSERT = "INSERT INTO events (ts, kind, order_id, writer, body) VALUES (?, ?, ?
 # one multi-row INSERT is one implicit transaction: a single call instead of BEGIN, the
 # inserts and COMMIT (secondary indexes are left out: each costs more than the whole insert)
 _MULTI = 32
+_COLS = 5
 _INSERT_N = [""] + [
     "INSERT INTO events (ts, kind, order_id, writer, body) VALUES "
     + ",".join(["(?,?,?,?,?)"] * n)
@@ -102,11 +103,13 @@ class Journal:
             # commit on the order path ever waits for one
             self._con.execute("PRAGMA wal_autocheckpoint=0")
             self._con.executescript(_SCHEMA)
+            # one cursor for every commit: `Connection.execute` would make a new one each time
+            self._cur = self._con.cursor()
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path}: cannot open the order journal ({exc}); "
                                "check the path and its permissions, or move a damaged file "
                                "aside") from None
-        self._pending: list[tuple[int, str, str | None, str, bytes]] = []
+        self._args: list[object] = []  # staged rows, _COLS values each
         # tells this process's rows from those of others sharing the file (see `foreign`)
         self.writer = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._stop = threading.Event()
@@ -121,32 +124,32 @@ class Journal:
 
     def append(self, event: OrderEvent) -> None:
         """Stage one event; it becomes durable at the next `commit()`."""
-        oid = getattr(event, "order_id", None)
-        self._pending.append(
-            (event.ts, event.__struct_config__.tag, oid, self.writer,  # type: ignore[arg-type]
-             encoder.encode(event))
-        )
+        # staged as the flat parameter list of the multi-row INSERT: no per-row tuple to
+        # build and flatten again at commit
+        self._args += (event.ts, event.__struct_config__.tag,
+                       getattr(event, "order_id", None), self.writer, encoder.encode(event))
 
     def commit(self) -> None:
         """Write every staged event in one transaction."""
-        rows = self._pending
-        if not rows:
+        args = self._args
+        if not args:
             return
-        self._pending = []
-        con = self._con
+        self._args = []
+        cur = self._cur
+        n = len(args) // _COLS
         try:
-            if len(rows) <= _MULTI:
-                con.execute(_INSERT_N[len(rows)], [x for row in rows for x in row])
+            if n <= _MULTI:
+                cur.execute(_INSERT_N[n], args)
             else:
-                con.execute("BEGIN")
+                cur.execute("BEGIN")
                 try:
-                    con.executemany(_INSERT, rows)
-                    con.execute("COMMIT")
+                    cur.executemany(_INSERT, zip(*[iter(args)] * _COLS, strict=True))
+                    cur.execute("COMMIT")
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    cur.execute("ROLLBACK")
                     raise
         except BaseException:
-            self._pending = rows + self._pending
+            self._args = args + self._args
             raise
 
     def write(self, events: Sequence[OrderEvent]) -> None:

@@ -21,6 +21,7 @@ from console.model.events import BookDelta, BookSnapshot, MarketEvent, Trade
 
 PAPER = "paper"
 _WALK = 8  # levels fetched in the first step of a walk (most orders fill at the touch)
+_SCAN = 32  # ticks read one by one from the touch before a walk fetches levels in bulk
 
 
 class PaperConfigError(ValueError):
@@ -101,7 +102,8 @@ class PaperEngine:
     def symbols(self) -> set[str]:
         """Symbols this engine needs market events for."""
         out = {s for s, d in self.resting.items() if d}
-        out.update(o.symbol for _, o in self._inflight)
+        if self._inflight:
+            out.update(o.symbol for _, o in self._inflight)
         out.update(s for s, t in self._taken.items() if t)  # to see those levels refresh
         return out
 
@@ -208,7 +210,7 @@ class PaperEngine:
         buy = o.side == "buy"
         market = o.type in ("market", "stop")
         size = round(o.size / book.lot_size)
-        filled = round(o.filled / book.lot_size)
+        filled = round(o.filled / book.lot_size) if o.filled else 0
         px = 0 if market else round(o.price / book.tick_size)
         limit = None if market else px
         if o.post_only and not market and self._crosses(book, buy, px):
@@ -284,6 +286,21 @@ class PaperEngine:
             taken[key] = taken.get(key, 0) + lots
             self._fill(r, best, lots, book, "taker", ts)
             return
+        # then tick by tick near the touch, where levels are dense: a few dict and memoryview
+        # reads instead of numpy arrays; the walk below skips what this already took
+        step = 1 if r.buy else -1
+        for p in range(best, best + _SCAN * step, step):
+            if limit is not None and (p > limit if r.buy else p < limit):
+                return
+            key = (side, p)
+            avail = book.lots_at(side, p) - taken.get(key, 0)
+            if avail <= 0:
+                continue
+            lots = min(avail, r.size - r.filled)
+            taken[key] = taken.get(key, 0) + lots
+            self._fill(r, p, lots, book, "taker", ts)
+            if r.filled >= r.size:
+                return
         n = _WALK
         done = 0
         while r.filled < r.size:

@@ -112,7 +112,9 @@ class Ems:
         self._dark: dict[str, dict[str, OrderState]] = {}  # symbol -> stops the EMS holds
         self._unrestored: list[OrderState] = []
         self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
-        self._watch: set[str] = set()
+        # symbols whose market events matter; None after a flush, rebuilt at the next event
+        # (a burst of requests between two market events rebuilds it once, not per request)
+        self._watch: set[str] | None = None
         self._unsub: Callable[[], None] | None = None
         self.faults = 0  # market events the EMS failed on (logged)
         self._synced = 0  # journal id up to which this EMS has applied every event
@@ -242,12 +244,7 @@ class Ems:
     def _flush(self) -> list[OrderEvent]:
         while self._acked:
             self._release_held(self._acked.pop(0))
-        watch = self.paper.symbols
-        if self._dark:
-            watch.update(s for s, d in self._dark.items() if d)
-        if self.state.alerts:
-            watch.update(a.symbol for a in self.state.alerts.values())
-        self._watch = watch
+        self._watch = None
         batch = self._batch
         if not batch:
             return batch
@@ -522,7 +519,14 @@ class Ems:
         if self.paper._inflight:
             self.paper.poll(self.clock())
         sym = ev.symbol
-        if sym in self._watch:
+        watch = self._watch
+        if watch is None:
+            watch = self._watch = self.paper.symbols
+            if self._dark:
+                watch.update(s for s, d in self._dark.items() if d)
+            if self.state.alerts:
+                watch.update(a.symbol for a in self.state.alerts.values())
+        if sym in watch:
             self.paper.on_event(ev)
             if sym in self._dark:
                 self._check_stops(sym, ev)
