@@ -24,12 +24,13 @@ TICK = 0.1
 
 new_op = st.tuples(
     st.just("new"), st.sampled_from(["buy", "sell"]),
-    st.sampled_from(["market", "limit", "limit", "stop"]), st.integers(1, 2000),
+    st.sampled_from(["market", "limit", "limit", "stop", "stop-limit"]), st.integers(1, 2000),
     st.integers(-5, 5), st.sampled_from(["gtc", "gtc", "ioc", "fok"]), st.booleans(),
 )
 cancel_op = st.tuples(st.just("cancel"), st.integers(0, 30))
+# the last field: move a held stop's trigger (refused for any other order)
 amend_op = st.tuples(st.just("amend"), st.integers(0, 30), st.integers(0, 2000),
-                     st.integers(-5, 5))
+                     st.integers(-5, 5), st.booleans())
 trade_op = st.tuples(st.just("trade"), st.integers(-6, 7), st.integers(1, 3000),
                      st.sampled_from(["buy", "sell", ""]))
 delta_op = st.tuples(st.just("delta"), st.sampled_from(["bid", "ask"]), st.integers(0, 5),
@@ -50,15 +51,18 @@ def run(rig: Rig, script: list[tuple[Any, ...]]) -> None:
             ids.append(oid)
             px = round(100.0 + int(off) * TICK, 1)
             rig.order(oid, str(side), int(lots) * 0.001, type=typ, tif=tif,
-                      price=px if typ == "limit" else 0.0,
-                      stop=px if typ == "stop" else 0.0,
+                      price=px if typ in ("limit", "stop-limit") else 0.0,
+                      stop=px if typ in ("stop", "stop-limit") else 0.0,
                       post_only=bool(post) and typ == "limit")
         elif kind == "cancel" and ids:
             rig.ems.cancel(ids[int(op[1]) % len(ids)])
         elif kind == "amend" and ids:
-            _, i, lots, off = op
-            rig.ems.amend(ids[int(i) % len(ids)], size=int(lots) * 0.001,
-                          price=round(100.0 + int(off) * TICK, 1))
+            _, i, lots, off, trigger = op
+            px = round(100.0 + int(off) * TICK, 1)
+            if trigger:
+                rig.ems.amend(ids[int(i) % len(ids)], stop=px)
+            else:
+                rig.ems.amend(ids[int(i) % len(ids)], size=int(lots) * 0.001, price=px)
         elif kind == "trade":
             _, off, lots, aggr = op
             rig.feed(Trade(symbol=SYM, price=round(100.0 + int(off) * TICK, 1),
@@ -182,7 +186,8 @@ def random_script(rng: random.Random, n: int) -> list[tuple[Any, ...]]:
         elif r < 0.75:
             out.append(("cancel", rng.randint(0, 1000)))
         elif r < 0.85:
-            out.append(("amend", rng.randint(0, 1000), rng.randint(0, 1500), rng.randint(-4, 4)))
+            out.append(("amend", rng.randint(0, 1000), rng.randint(0, 1500), rng.randint(-4, 4),
+                        False))
         elif r < 0.95:
             out.append(("delta", rng.choice(["bid", "ask"]), rng.randint(0, 4),
                         rng.randint(0, 3000)))
