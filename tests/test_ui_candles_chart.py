@@ -328,6 +328,7 @@ async def test_a_working_order_placed_from_the_keyboard_is_drawn_on_the_chart(
         # ladder cursor well under the bid, so a busy market does not fill the order at once
         await pilot.press("l", "pagedown", "pagedown", "pagedown", "pagedown")
         price = app.ladder_pane.cursor_price
+        assert price is not None
         await pilot.press("b")
         await until(app, lambda: len(session.working_orders("BTC/USD")) == 1)
         assert (price, "buy") in pane._order_lines()

@@ -300,7 +300,8 @@ def layout(
 
     Rows: candles, then volume (or `study`) beneath, then the time axis; the price axis is on
     the right. Each candle takes `spacing` columns. `lines` are (price, kind) drawn across the
-    chart in role "line-<kind>"; `overlay` is one price per bar (as many as `bars`, e.g. VWAP)
+    chart in role "line-<kind>", or marked at its top or bottom edge when off the scale
+    (`off_range_marks`); `overlay` is one price per bar (as many as `bars`, e.g. VWAP)
     dotted in role "vwap"; `span` fixes the price scale instead of fitting the candles.
     Roles: "up", "down", "vol-up", "vol-down", "axis", "label", "last-up", "last-down".
     """
@@ -348,7 +349,7 @@ def layout(
     for price, kind in lines:
         row = price_row(price, lo, hi, chart_h)
         if row < 0:
-            continue
+            continue  # marked at the plot's edge instead (off_range_marks)
         blank = chars[row] == " "
         chars[row, blank] = LINE_GLYPH
         roles[row, blank] = _role(f"line-{kind}")
@@ -364,10 +365,16 @@ def layout(
                 f"{last_close:.{decimals}f}", "last-up" if bool(up[-1]) else "last-down"
             )
 
+    last = float(shown["close"][-1]) if n else math.nan
+    marks = off_range_marks(lines, lo, hi, chart_h, decimals, last, columns)
     lead: list[Run] = [(" " * pad, "axis")] if pad else []
     bare_axis: Run = ("│" + " " * (axis_w - 1), "axis")
     for y, runs in enumerate(_runs(chars, roles)):
         out = lead + runs
+        mark = marks.get(y)
+        if mark:
+            # Painted over the oldest candles, never over the axis and its last-price label.
+            out = [*mark, *_crop(out, sum(len(t) for t, _ in mark))]
         label = labels.get(y)
         if label is None:
             out.append(bare_axis)
@@ -419,6 +426,77 @@ def layout(
     if columns == 0 or axis_w > width:
         frame.rows = [_fit(row, width) for row in frame.rows[:height]]
     return frame
+
+
+ABOVE_MARK, BELOW_MARK = "▲", "▼"
+"""Arrows marking price lines above and below the chart's price scale."""
+
+MAX_STACKED = 2
+"""Off-scale marks stacked at one edge before they collapse into one ("▲ 3 orders …")."""
+
+LINE_NAMES: dict[str, str] = {"stop-buy": "stop buy", "stop-sell": "stop sell"}
+"""How a line kind reads in an off-scale mark, where it differs from the kind."""
+
+
+def off_range_marks(
+    lines: Sequence[tuple[float, str]],
+    lo: float,
+    hi: float,
+    chart_h: int,
+    decimals: int,
+    last: float,
+    columns: int,
+) -> dict[int, list[Run]]:
+    """Row -> runs marking the price lines off the lo..hi scale, at most `columns` wide.
+
+    Lines above are marked from the top row down, lines below from the bottom row up, nearest
+    first: "▲ stop sell 65200.00 +3.1%" in the line's role (the distance from `last`). More
+    than fit (MAX_STACKED, or half the rows) collapse into one "▲ 3 orders 65200.00…66000.00"
+    (", position" added if the position's entry is among them) in role "line-order", so a
+    forgotten stop far away is never silently off screen.
+    """
+    out: dict[int, list[Run]] = {}
+    if chart_h <= 0 or columns <= 0:
+        return out
+    above = sorted((p, k) for p, k in lines if math.isfinite(p) and p > hi)
+    below = sorted(((p, k) for p, k in lines if math.isfinite(p) and p < lo), reverse=True)
+    room = max(min(MAX_STACKED, chart_h // 2), 1)
+    for marks, arrow, rows in (
+        (above, ABOVE_MARK, range(chart_h)),
+        (below, BELOW_MARK, range(chart_h - 1, -1, -1)),
+    ):
+        if not marks:
+            continue
+        if len(marks) > room:
+            near, far = marks[0][0], marks[-1][0]
+            orders = sum(1 for _, kind in marks if kind != "position")
+            what = f"{orders} orders" + (", position" if orders < len(marks) else "")
+            texts = [(f"{arrow} {what} {near:.{decimals}f}…{far:.{decimals}f}", "line-order")]
+        else:
+            texts = []
+            for price, kind in marks:
+                away = f" {(price / last - 1) * 100:+.1f}%" if last > 0 else ""
+                name = LINE_NAMES.get(kind, kind)
+                texts.append((f"{arrow} {name} {price:.{decimals}f}{away}", f"line-{kind}"))
+        for row, (text, role) in zip(rows, texts, strict=False):
+            runs = out.setdefault(row, [])  # a one-row chart holds both edges' marks
+            room_left = columns - sum(len(t) for t, _ in runs)
+            piece = (text + " ")[:room_left]
+            if piece:
+                runs.append((piece, role))
+    return out
+
+
+def _crop(row: list[Run], start: int) -> list[Run]:
+    """The runs of `row` from cell `start` on."""
+    out: list[Run] = []
+    pos = 0
+    for text, role in row:
+        end = pos + len(text)
+        if end > start:
+            out.append((text[max(start - pos, 0) :], role))
+        pos = end
+    return out
 
 
 _GLYPH_ARRAY = np.array(GLYPHS)
