@@ -34,15 +34,25 @@ POLL_EVERY_S = 0.02
 SYNC_EVERY_S = 1.0
 """How often orders placed by other processes (`mdconsole order`) are picked up."""
 
+# Keys that send orders, flatten or kill are priority bindings: the app acts on them as soon as
+# it reads the key. A plain binding is reached only after the key has passed through the
+# focused pane and each of its ancestors, one event-loop turn each (six in all), and under a
+# busy market every turn can wait behind an ingest batch. `check_action` keeps them off modals.
 TRADING_BINDINGS: list[BindingType] = [
-    Binding("b", "trade_limit('buy')", "Buy", id="trade.buy"),
-    Binding("s", "trade_limit('sell')", "Sell", id="trade.sell"),
-    Binding("B", "trade_market('buy')", "Buy mkt", show=False, id="trade.buy_market"),
-    Binding("S", "trade_market('sell')", "Sell mkt", show=False, id="trade.sell_market"),
-    Binding("j", "trade_join('buy')", "Join bid", show=False, id="trade.join_bid"),
-    Binding("k", "trade_join('sell')", "Join ask", show=False, id="trade.join_ask"),
-    Binding("o", "trade_stop('buy')", "Buy stop", show=False, id="trade.buy_stop"),
-    Binding("O", "trade_stop('sell')", "Sell stop", show=False, id="trade.sell_stop"),
+    Binding("b", "trade_limit('buy')", "Buy", priority=True, id="trade.buy"),
+    Binding("s", "trade_limit('sell')", "Sell", priority=True, id="trade.sell"),
+    Binding("B", "trade_market('buy')", "Buy mkt", show=False, priority=True,
+            id="trade.buy_market"),
+    Binding("S", "trade_market('sell')", "Sell mkt", show=False, priority=True,
+            id="trade.sell_market"),
+    Binding("j", "trade_join('buy')", "Join bid", show=False, priority=True,
+            id="trade.join_bid"),
+    Binding("k", "trade_join('sell')", "Join ask", show=False, priority=True,
+            id="trade.join_ask"),
+    Binding("o", "trade_stop('buy')", "Buy stop", show=False, priority=True,
+            id="trade.buy_stop"),
+    Binding("O", "trade_stop('sell')", "Sell stop", show=False, priority=True,
+            id="trade.sell_stop"),
     Binding("plus,equals_sign", "trade_size(1)", "Size +", show=False, id="trade.size_up"),
     Binding("minus", "trade_size(-1)", "Size −", show=False, id="trade.size_down"),
     Binding("right_square_bracket", "trade_size_ladder(1)", "Size step +", show=False,
@@ -51,8 +61,8 @@ TRADING_BINDINGS: list[BindingType] = [
             id="trade.size_prev"),
     Binding("x", "trade_cancel_cursor", "Cancel", id="trade.cancel_cursor"),
     Binding("X", "trade_cancel_all", "Cancel all", priority=True, id="trade.cancel_all"),
-    Binding("F", "trade_flatten", "Flatten", id="trade.flatten"),
-    Binding("ctrl+k", "trade_kill", "Kill", id="trade.kill"),
+    Binding("F", "trade_flatten", "Flatten", priority=True, id="trade.flatten"),
+    Binding("ctrl+k", "trade_kill", "Kill", priority=True, id="trade.kill"),
     Binding("ctrl+r", "trade_rearm", "Re-arm", show=False, id="trade.rearm"),
     Binding("shift+up", "trade_amend(1)", "Amend +tick", show=False, id="trade.amend_up"),
     Binding("shift+down", "trade_amend(-1)", "Amend −tick", show=False, id="trade.amend_down"),
@@ -124,6 +134,13 @@ class TradingMixin(App[int]):
     _marks: dict[int, OrderMark]
     _cursor_seen: int | None = None
     last_submit_ms: float = 0.0
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Priority bindings reach the app from every screen: over a modal (the confirmation,
+        # help, search, the palette) a trading key must not act.
+        if action.startswith("trade_") and isinstance(self.screen, ModalScreen):
+            return False
+        return super().check_action(action, parameters)
 
     # -- hooks the app calls ------------------------------------------------------------------
 
