@@ -107,9 +107,9 @@ class QuotesPane(Widget, can_focus=True):
         Binding("up", "cursor(-1)", "Up", show=False, id="quotes.up"),
         Binding("down", "cursor(1)", "Down", show=False, id="quotes.down"),
         Binding("enter", "choose", "Chart", id="quotes.choose"),
-        # ctrl, not shift: shift+up/down amend the selected order from any pane.
         Binding("delete,backspace", "app.watchlist_remove", "Remove from list", show=False,
                 id="quotes.remove"),
+        # ctrl, not shift: shift+up/down amend the selected order from any pane.
         Binding("ctrl+up", "app.watchlist_move(-1)", "Move up the list", show=False,
                 id="quotes.move_up"),
         Binding("ctrl+down", "app.watchlist_move(1)", "Move down the list", show=False,
