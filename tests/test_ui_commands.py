@@ -41,10 +41,9 @@ def send_keys(app: MDConsoleApp, *keys: str) -> None:
 
 
 def palette_text(app: MDConsoleApp) -> str | None:
-    """What is typed in the open command palette, None while it is not open."""
-    if not isinstance(app.screen, CommandPalette):
-        return None
-    return app.screen.query_one(CommandInput).value
+    """What is typed in the open command palette, None until it is open and composed."""
+    inputs = app.screen.query(CommandInput) if isinstance(app.screen, CommandPalette) else None
+    return inputs.first(CommandInput).value if inputs else None
 
 
 class CountingApp(MDConsoleApp):
