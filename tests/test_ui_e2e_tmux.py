@@ -98,7 +98,7 @@ def test_search_zoom_and_layout_survive_a_restart_in_a_real_terminal(tmp_path: P
 
         saved = json.loads((tmp_path / "state" / "layout.json").read_text())
         assert saved == {"symbol": "ETH/USD", "timeframe_s": 300, "maximized": "quotes",
-                         "watchlist": ["DOGE/USD"], "watchlists": {}}
+                         "lists": {"": ["BTC/USD", "ETH/USD", "DOGE/USD"]}}
 
         done = start(tmux, tmp_path, 2)
         # Back zoomed on the watchlist, DOGE/USD now streaming in it.

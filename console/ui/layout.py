@@ -57,8 +57,8 @@ PANE_TITLES: dict[str, str] = {
 """Border titles for panes that do not set their own."""
 
 
-class LayoutState(msgspec.Struct, kw_only=True):
-    """What the console restores at the next start."""
+class LayoutState(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What the console restores at the next start (the file holds what differs from new)."""
 
     symbol: str = ""
     timeframe_s: int = 0
