@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -96,6 +97,37 @@ def test_fills_can_be_read_by_kind_without_decoding_the_rest(tmp_path: Path) -> 
     j = Journal(tmp_path / "j.sqlite")
     fills = j.events(kinds=["fill"])
     assert [type(f) for f in fills] == [Fill, Fill]
+    j.close()
+
+
+@pytest.mark.parametrize("n", [1, 32, 33, 100])
+def test_a_commit_of_any_size_stores_every_event_once_in_order(tmp_path: Path, n: int) -> None:
+    events = [Fill(fill_id=f"f{i}", order_id=f"o{i % 7}", account="paper", symbol=SYM,
+                   side="buy", price=100.0 + i, size=0.001, ts=i + 1) for i in range(n)]
+    j = Journal(tmp_path / "j.sqlite")
+    j.write(events)
+    j.close()
+    j = Journal(tmp_path / "j.sqlite")
+    assert j.events() == events
+    assert j.events(kinds=["fill"]) == events
+    j.close()
+
+
+def test_a_failed_commit_keeps_the_staged_events_for_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    j._con.execute("PRAGMA busy_timeout=0")  # fail at once instead of after 5 s
+    other = sqlite3.connect(path, isolation_level=None)
+    events = [Ack(order_id=f"o{i}", venue_id=f"P-o{i}", ts=i + 1) for i in range(40)]
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    for ev in events:
+        j.append(ev)
+    with pytest.raises(sqlite3.OperationalError):
+        j.commit()
+    other.execute("COMMIT")
+    other.close()
+    j.commit()
+    assert j.events() == events
     j.close()
 
 

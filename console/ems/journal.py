@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-_INSERT = "INSERT INTO events (ts, kind, order_id, writer, body) VALUES (?, ?, ?, ?, ?)"
 # one multi-row INSERT is one implicit transaction: a single call instead of BEGIN, the
 # inserts and COMMIT (secondary indexes are left out: each costs more than the whole insert)
 _MULTI = 32
@@ -143,7 +142,12 @@ class Journal:
             else:
                 cur.execute("BEGIN")
                 try:
-                    cur.executemany(_INSERT, zip(*[iter(args)] * _COLS, strict=True))
+                    # multi-row INSERTs of _MULTI rows: one statement step per chunk, where
+                    # executemany takes one per row
+                    step = _MULTI * _COLS
+                    for i in range(0, len(args), step):
+                        part = args[i:i + step]
+                        cur.execute(_INSERT_N[len(part) // _COLS], part)
                     cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
