@@ -80,13 +80,17 @@ def test_stop_amend_is_rounded_to_tick_and_lot(rig: Rig) -> None:
     assert (o.stop, o.size) == (99.0, 0.123)
 
 
-def test_stop_amend_beyond_the_price_band_is_refused_and_changes_nothing(rig: Rig) -> None:
+def test_price_band_guards_a_stop_limits_limit_but_not_a_far_protective_trigger(
+        rig: Rig) -> None:
     rig.order("s1", "sell", 0.5, type="stop", stop=99.5)
-    out = rig.ems.amend("s1", stop=80.0)
-    assert out == [Error(order_id="s1", ts=rig.clock.t, message=(
-        "price_band_pct: stop price 80 is 20.04% from mid 100.05, beyond the limit 5%"))]
-    assert rig.ems.state.orders["s1"].stop == 99.5
-    assert rig.ems.journal.events(["amend"]) == []
+    rig.ems.amend("s1", stop=80.0)  # a protective stop 20% away, as a new one may be
+    assert rig.ems.state.orders["s1"].stop == 80.0
+    rig.order("s2", "sell", 0.5, type="stop-limit", stop=99.5, price=99.0)
+    out = rig.ems.amend("s2", price=80.0)
+    assert out == [Error(order_id="s2", ts=rig.clock.t, message=(
+        "price_band_pct: limit price 80 is 20.04% from mid 100.05, beyond the limit 5%"))]
+    assert rig.ems.state.orders["s2"].price == 99.0
+    assert [e.order_id for e in rig.ems.journal.events(["amend"])] == ["s1"]
 
 
 def test_stop_amend_above_the_max_order_size_is_refused(tmp_path: Path) -> None:

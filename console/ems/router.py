@@ -432,13 +432,14 @@ class Ems:
             size = round(round(size / lot) * lot, 12)
         limits = self._gate(o.account).limits
         mid = self._mid(o.symbol)
-        for what, px in (("limit price", price), ("stop price", stop)):
-            if px and mid and limits.price_band_pct:
-                off = abs(px - mid) / mid * 100.0
-                if off > limits.price_band_pct + 1e-9:
-                    return self._error(order_id, f"price_band_pct: {what} {px:g} is "
-                                                 f"{off:.2f}% from mid {mid:g}, beyond the "
-                                                 f"limit {limits.price_band_pct:g}%")
+        # the band guards limit prices, as for new orders: a protective stop often sits far
+        # from the market and must stay movable
+        if price and mid and limits.price_band_pct:
+            off = abs(price - mid) / mid * 100.0
+            if off > limits.price_band_pct + 1e-9:
+                return self._error(order_id, f"price_band_pct: limit price {price:g} is "
+                                             f"{off:.2f}% from mid {mid:g}, beyond the "
+                                             f"limit {limits.price_band_pct:g}%")
         if size and limits.max_order_size and size > limits.max_order_size + 1e-12:
             return self._error(order_id, f"max_order_size: size {size:g} exceeds the limit "
                                          f"{limits.max_order_size:g} for account {o.account}")
