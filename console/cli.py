@@ -105,7 +105,8 @@ def replay_cmd(
     ] = None,
     instrument: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--instrument", help="BTC-USDT or BTC/USDT: picks databases in a folder."),
+        typer.Option("--instrument", help="BTC-USDT or BTC/USDT: play only this instrument of "
+                     "the databases (default: every instrument they hold)."),
     ] = None,
     depth: Annotated[int, typer.Option("--depth", min=1, help="SQLite levels per side.")] = 10,
     paused: Annotated[bool, typer.Option("--paused", help="Start paused.")] = False,
