@@ -44,6 +44,9 @@ TIMEFRAME_ORDER: tuple[int, ...] = tuple(sorted(TIMEFRAMES.values()))
 STATUS_EVERY_S = 0.5
 """The status line changes at most this often; it is read, not watched."""
 
+UNDER_MODAL_EVERY_S = 0.25
+"""How often the panes repaint while a dialog (palette, help, search, confirmation) is open."""
+
 
 class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[int]):
     """Quotes and candles for one provider's symbols."""
@@ -89,6 +92,7 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         self._timeframe_s = timeframe_s if timeframe_s in TIMEFRAME_ORDER else 60
         self._keymap = dict(keymap or {})
         self._status_due = 0.0
+        self._under_modal_due = 0.0
         self._note = ""
         self._frame_waiters: list[asyncio.Future[None]] = []
         self._warnings_shown = 0
@@ -175,7 +179,7 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         if self._view_stopped or self._exit:
             return  # shutting down: panes may already be gone
         now = time.perf_counter()
-        if self._view_ready:
+        if self._view_ready and self._panes_due(now):
             view = self.view
             quotes = self.quotes_pane
             quotes.sync(view)
@@ -204,6 +208,20 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _panes_due(self, now: float) -> bool:
+        """Whether the panes repaint this frame: every frame, or a few a second under a dialog.
+
+        Under a dialog every pane repaint recomposites the whole dimmed screen behind it
+        (about 30 ms at 160x50), which left typing in the palette lagging behind a busy
+        market; the market behind still moves, just less often.
+        """
+        if len(self.screen_stack) == 1:
+            return True
+        if now < self._under_modal_due:
+            return False
+        self._under_modal_due = now + UNDER_MODAL_EVERY_S
+        return True
 
     async def next_frame(self) -> None:
         """Wait until the frame pump has run once more (tests and benches await this)."""
