@@ -387,6 +387,45 @@ def cancel_cmd(
     )
 
 
+@app.command("amend")
+def amend_cmd(
+    order_id: Annotated[str, typer.Argument(help="Order id to amend.")],
+    price: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--price", help="New limit price (of a plain stop: its trigger)."),
+    ] = None,
+    size: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--size", help="New total size in base units, filled part included."),
+    ] = None,
+    stop: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--stop", help="New trigger of a stop waiting for it."),
+    ] = None,
+    provider: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--provider", "-p", help="Feed that re-checks an order resting in the "
+                     "paper engine (default: the configured provider)."),
+    ] = None,
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Amend a working order's price and/or size, or a held stop's trigger; print the change."""
+    from console.ems import commands
+
+    cfg = _load(config)
+    name = provider or cfg.console.provider
+    raise typer.Exit(
+        commands.amend(
+            order_id, price=price, size=size, stop=stop, provider=name, journal=journal,
+            json_out=json_out, provider_config=cfg.provider_config(name),
+            risk=cfg.risk_tables(), paper=cfg.paper_table(),
+            paper_accounts=cfg.paper_accounts(),
+        )
+    )
+
+
 @app.command("orders")
 def orders_cmd(
     all_: Annotated[bool, typer.Option("--all", help="Finished orders too.")] = False,
@@ -419,12 +458,37 @@ def fills_cmd(
 
 
 @app.command("positions")
-def positions_cmd(account: AccountOpt = "", journal: JournalOpt = None,
-                  json_out: JsonOpt = False) -> None:
-    """Positions and realized PnL from the journal."""
+def positions_cmd(
+    account: AccountOpt = "",
+    mark: Annotated[
+        bool, typer.Option("--mark", help="Mark open positions to the market: start the "
+                           "provider's feed for their symbols and show mark price, unrealized "
+                           "and total PnL.")
+    ] = False,
+    provider: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--provider", "-p", help="Provider to mark with (implies --mark; "
+                     "default: the configured one)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the first quotes.")
+    ] = 10.0,
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Positions with realized PnL from the journal; --mark adds unrealized and total PnL."""
     from console.ems import commands
 
-    raise typer.Exit(commands.positions(journal=journal, account=account, json_out=json_out))
+    if not (mark or provider):
+        raise typer.Exit(commands.positions(journal=journal, account=account, json_out=json_out))
+    cfg = _load(config)
+    name = provider or cfg.console.provider
+    raise typer.Exit(
+        commands.positions(journal=journal, account=account, json_out=json_out, mark=True,
+                           provider=name, provider_config=cfg.provider_config(name),
+                           timeout=timeout)
+    )
 
 
 @config_app.command("path")

@@ -1,4 +1,4 @@
-"""Headless EMS commands (`mdconsole order|cancel|orders|fills|positions`) as plain functions.
+"""Headless EMS commands (`mdconsole order|cancel|amend|orders|fills|positions`) as functions.
 
 Each takes plain arguments, prints with rich (or JSON lines with `json_out`), and returns an
 exit code: 0 done, 1 the order or cancel was refused, 2 bad input or an unusable feed/journal.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from console.ems.journal import Journal, JournalError
-from console.ems.ledger import Ledger
+from console.ems.ledger import Ledger, PositionState
 from console.ems.messages import (
     ORDER_SIDES,
     ORDER_TYPES,
@@ -38,7 +40,7 @@ from console.ems.messages import (
 from console.ems.paper import PaperConfig, PaperConfigError
 from console.ems.risk import RiskConfigError, RiskLimits
 from console.ems.router import Ems, MarketHub, new_order_id
-from console.ems.state import EmsState
+from console.ems.state import EmsState, OrderState
 
 HubFactory = Callable[[str, Sequence[str], Mapping[str, Any]], Any]
 """(provider, symbols, provider config) -> an un-started FeedHub-like async context manager."""
@@ -148,9 +150,18 @@ def fills(*, journal: str | Path | None = None, symbol: str = "", account: str =
     return 0
 
 
-def positions(*, journal: str | Path | None = None, account: str = "",
-              json_out: bool = False) -> int:
-    """Positions and realized PnL from the journal's fills (no market data: unrealized is 0)."""
+def positions(*, journal: str | Path | None = None, account: str = "", json_out: bool = False,
+              mark: bool = False, provider: str = "sim",
+              provider_config: Mapping[str, Any] | None = None, timeout: float = 10.0,
+              hub_factory: HubFactory | None = None) -> int:
+    """Positions and PnL from the journal's fills.
+
+    The journal holds no prices, so unrealized PnL needs `mark`: the provider's feed starts
+    for the symbols of open positions and each is marked at its first mid (the last trade
+    where a side of the book is empty), as the console marks them.
+    """
+    if mark and not (math.isfinite(timeout) and timeout > 0):
+        return _fail(f"--timeout {timeout:g}: must be a number of seconds above 0")
     try:
         j = Journal(journal)
         ledger = Ledger()
@@ -161,19 +172,84 @@ def positions(*, journal: str | Path | None = None, account: str = "",
     except JournalError as exc:
         return _fail(str(exc))
     rows = [p for p in ledger.positions.values() if not account or p.account == account]
+    marks: dict[str, float] = {}
+    open_symbols = sorted({p.symbol for p in rows if p.size})
+    if mark and open_symbols:
+        code = _run(lambda: _with_feed(
+            hub_factory or functools.partial(_default_hub, first_quote_timeout=timeout),
+            provider, open_symbols, provider_config or {},
+            lambda hub: _take_marks(hub, provider, open_symbols, marks)))
+        if code:
+            return code
     if json_out:
-        _json_line([msgspec.structs.asdict(p.message()) for p in rows])
+        _json_line([_position_json(p, marks.get(p.symbol)) for p in rows])
         return 0
-    table = Table(title="positions")
-    for col in ("account", "symbol", "size", "avg price", "realized", "fees", "net"):
-        table.add_column(col, justify="left" if col in ("account", "symbol") else "right")
-    for p in rows:
-        net = p.realized - p.fees
-        table.add_row(p.account, p.symbol, f"{p.size:g}", f"{p.avg_price:g}" if p.size else "",
-                      f"{p.realized:.2f}", f"{p.fees:.2f}",
-                      f"[green]{net:.2f}[/]" if net >= 0 else f"[red]{net:.2f}[/]")
-    _out.print(table)
+    _out.print(_positions_table(rows, marks if mark else None))
+    if not mark and open_symbols:
+        _out.print("[dim]unrealized PnL needs --mark (prices open positions on a live feed)[/]")
     return 0
+
+
+async def _take_marks(hub: Any, provider: str, symbols: Sequence[str],
+                      marks: dict[str, float]) -> int:
+    for sym in symbols:
+        book = hub.books.get(sym)
+        px = book.mid if book is not None else None
+        if px is None:
+            quote = hub.quotes.get(sym)
+            px = quote.last if quote is not None and quote.last else None
+        if px is not None:
+            marks[sym] = px
+    missing = [s for s in symbols if s not in marks]
+    if missing:
+        return _fail(f"provider {provider!r} quoted no price for {', '.join(missing)}; "
+                     "retry once it trades")
+    return 0
+
+
+def _position_json(p: PositionState, mark: float | None) -> dict[str, Any]:
+    out: dict[str, Any] = msgspec.structs.asdict(p.message(mark))
+    out["mark"] = mark if p.size else None
+    # a flat position's PnL is all realized; an open one's total needs its mark
+    known = mark is not None or not p.size
+    out["total_pnl"] = p.realized + p.unrealized(mark) - p.fees if known else None
+    return out
+
+
+def _money(x: float) -> str:
+    return f"[green]{x:.2f}[/]" if x >= 0 else f"[red]{x:.2f}[/]"
+
+
+def _positions_table(rows: Sequence[PositionState], marks: Mapping[str, float] | None) -> Table:
+    """One row per position, then totals per quote currency; `marks` None: realized only."""
+    table = Table(title="positions")
+    cols = ["account", "symbol", "size", "avg price"]
+    cols += ["realized", "fees", "net"] if marks is None else \
+        ["mark", "unrealized", "realized", "fees", "total"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("account", "symbol") else "right")
+    totals: dict[str, list[float]] = {}  # quote currency -> unrealized, realized, fees
+    for i, p in enumerate(rows):
+        unreal = p.unrealized(marks.get(p.symbol)) if marks is not None else 0.0
+        t = totals.setdefault(p.symbol.rpartition("/")[2], [0.0, 0.0, 0.0])
+        t[0] += unreal
+        t[1] += p.realized
+        t[2] += p.fees
+        # `g` keeps 6 significant digits, too few for a BTC price to the cent
+        cells = [p.account, p.symbol, f"{p.size:g}", f"{p.avg_price:.10g}" if p.size else ""]
+        if marks is not None:
+            m = marks.get(p.symbol) if p.size else None
+            cells += [f"{m:.10g}" if m is not None else "", _money(unreal)]
+        cells += [f"{p.realized:.2f}", f"{p.fees:.2f}", _money(p.realized + unreal - p.fees)]
+        table.add_row(*cells, end_section=i == len(rows) - 1 and len(rows) > 1)
+    if len(rows) > 1:
+        for ccy, (unreal, realized, fees) in sorted(totals.items()):
+            cells = ["[bold]total[/]", ccy, "", ""]
+            if marks is not None:
+                cells += ["", _money(unreal)]
+            cells += [f"{realized:.2f}", f"{fees:.2f}", _money(realized + unreal - fees)]
+            table.add_row(*cells)
+    return table
 
 
 # ---------------------------------------------------------------------------- order entry
@@ -238,10 +314,12 @@ def _check_order_args(side: str, size: float, symbol: str, type_: str, price: fl
         raise CommandError(f"a {type_} order takes no --price; use --type limit or stop-limit")
 
 
-def _default_hub(provider: str, symbols: Sequence[str], config: Mapping[str, Any]) -> Any:
+def _default_hub(provider: str, symbols: Sequence[str], config: Mapping[str, Any], *,
+                 first_quote_timeout: float = 10.0) -> Any:
     from console.data.feed import FeedHub
 
-    return FeedHub(provider, symbols, config=config, history=False)
+    return FeedHub(provider, symbols, config=config, history=False,
+                   first_quote_timeout=first_quote_timeout)
 
 
 async def _with_feed(hub_factory: HubFactory | None, provider: str, symbols: Sequence[str],
@@ -336,6 +414,81 @@ def cancel(order_id: str = "", *, all_orders: bool = False, account: str = "",
         return 1 if any(isinstance(e, Error) for e in events) else 0
     finally:
         ems.close()
+
+
+_AMEND_FIELDS = (("--price", "price"), ("--size", "size"), ("--stop", "trigger price"))
+
+
+def amend(order_id: str, *, price: float | None = None, size: float | None = None,
+          stop: float | None = None, provider: str = "sim",
+          journal: str | Path | None = None, json_out: bool = False,
+          provider_config: Mapping[str, Any] | None = None,
+          risk: Mapping[str, Mapping[str, Any]] | None = None,
+          paper: Mapping[str, Any] | None = None,
+          paper_accounts: Sequence[str] = (),
+          hub_factory: HubFactory | None = None) -> int:
+    """Amend a working order's price and/or size, or a held stop's trigger; print the change.
+
+    As for `cancel`, a stop the EMS holds (or an order not yet acked, whose amend waits for
+    the ack) needs no market data. An order resting in the paper engine is re-checked against
+    the market (queue, post-only, a price that now takes), so the provider's feed for its
+    symbol starts first. A running console takes the change from the journal.
+    """
+    given = [(flag, what, v) for (flag, what), v in zip(_AMEND_FIELDS, (price, size, stop),
+                                                         strict=True) if v is not None]
+    if not given:
+        return _fail("nothing to amend: give a new --price, --size (the total, filled part "
+                     "included) and/or --stop (a held stop's trigger)")
+    for flag, what, v in given:
+        if not (math.isfinite(v) and v > 0):
+            return _fail(f"{flag} {v:g}: the new {what} must be a positive number")
+    try:
+        limits = risk_from_accounts(risk or {})
+        paper_cfg = PaperConfig.from_mapping(paper or {})
+        ems = Ems(Journal(journal), risk=limits, paper=paper_cfg, paper_accounts=paper_accounts)
+    except (RiskConfigError, PaperConfigError, JournalError) as exc:
+        return _fail(str(exc))
+    o = ems.state.working.get(order_id)
+    was = (o.price, o.size, o.stop) if o is not None else (0.0, 0.0, 0.0)
+
+    def apply() -> int:
+        events = ems.amend(order_id, price=price or 0.0, size=size or 0.0, stop=stop or 0.0)
+        if o is None or any(isinstance(e, Error) and e.order_id == order_id for e in events):
+            return 1  # the printer has shown the EMS's reason
+        _show_amended(o, was, json_out)
+        return 0
+
+    try:
+        ems.subscribe(_printer(json_out))
+        if (o is not None and not o.dark and o.venue_id
+                and ems.accounts.get(o.account) is ems.paper):
+            async def body(hub: MarketHub) -> int:
+                ems.attach(hub)  # takes the resting order back into this paper engine
+                return apply()
+
+            return _run(lambda: _with_feed(hub_factory, provider, [o.symbol],
+                                           provider_config or {}, body))
+        return apply()
+    finally:
+        ems.close()
+
+
+def _show_amended(o: OrderState, was: tuple[float, float, float], json_out: bool) -> None:
+    now = (o.price, o.size, o.stop)
+    held = o.pending_amend is not None
+    if json_out:
+        fields = ("price", "size", "stop")
+        _json_line({"event": "amended", "order_id": o.order_id, "status": o.status,
+                    "held": held, **dict(zip(fields, now, strict=True)),
+                    "was": dict(zip(fields, was, strict=True))})
+        return
+    if held:
+        _out.print(f"[bold]{o.order_id}[/] amend held until the order is acknowledged")
+        return
+    changes = [f"{name} {a:g} → {b:g}" for name, a, b in
+               zip(("price", "size", "trigger"), was, now, strict=True) if a != b]
+    _out.print(f"[bold]{o.order_id}[/] amended: {', '.join(changes)}" if changes
+               else f"[bold]{o.order_id}[/] unchanged: it already had those values")
 
 
 def _run(make: Callable[[], Any]) -> int:

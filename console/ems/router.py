@@ -183,18 +183,22 @@ class Ems:
         """Take in what other processes (e.g. `mdconsole order|cancel`) wrote to the journal.
 
         Their orders join this EMS (resting paper orders start matching here, stops are
-        watched), their cancels take orders out of this paper engine. Call it from a timer.
+        watched), their cancels take orders out of this paper engine, and a resting order
+        they amended or filled is taken back as the journal now has it. Call it from a timer.
         """
         events, self._synced = self.journal.foreign(self._synced)
         if not events:
             return []
         touched: dict[str, None] = {}
+        changed: set[str] = set()  # resting orders whose price, size or fills moved elsewhere
         for ev in events:
             self.state.apply(ev)
             self._batch.append(ev)
             oid = getattr(ev, "order_id", None)
             if oid is not None:
                 touched[oid] = None
+                if type(ev) in (AmendOrder, OrderStatus, Fill):
+                    changed.add(oid)
         for oid in touched:
             o = self.state.orders.get(oid)
             if o is None:
@@ -204,10 +208,13 @@ class Ems:
                 self._dark.get(o.symbol, {}).pop(oid, None)
             elif o.dark:
                 self._dark.setdefault(o.symbol, {})[oid] = o
-            elif (self.accounts.get(o.account) is self.paper and o.venue_id
-                  and oid not in self.paper.resting.get(o.symbol, {})):
-                self._dark.get(o.symbol, {}).pop(oid, None)
-                self._unrestored.append(o)
+            elif self.accounts.get(o.account) is self.paper and o.venue_id:
+                resting = self.paper.resting.get(o.symbol, {})
+                if oid in changed:
+                    resting.pop(oid, None)
+                if oid not in resting:
+                    self._dark.get(o.symbol, {}).pop(oid, None)
+                    self._unrestored.append(o)
         self._restore_ready(flush=False)
         return self._flush()
 
