@@ -56,6 +56,7 @@ async def test_delete_removes_the_cursor_symbol_and_its_neighbour_takes_chart_an
             await pilot.press("b")
             await until(app, lambda: len(session.working_orders("BTC/USD")) == 1)
             quotes.focus()
+            await until(app, lambda: quotes.has_focus)
             await pilot.press("delete")  # the charted symbol: the next one is charted
             assert quotes.symbols == ["ETH/USD", "SOL/USD"] and quotes.cursor == 0
             await until(app, lambda: app.candles_pane.symbol == "ETH/USD"
