@@ -189,3 +189,31 @@ def test_older_state_files_search_additions_become_edited_lists() -> None:
     fold_additions(state, CONSOLE)
     assert state.lists == {"": [*PLAIN, "DOGE/USD"], "alts": [*ALTS, "ETH/USD"]}
     assert state.watchlist == [] and state.watchlists == {}
+
+
+async def test_restored_orders_and_positions_off_the_watchlist_still_stream(
+    tmp_path: Path,
+) -> None:
+    from console.ems.messages import Ack, Fill, NewOrder, OrderStatus
+    from console.ui.app import streamed_symbols
+
+    journal = Journal(tmp_path / "j.sqlite")
+    ts = 1_700_000_000_000_000_000
+    for oid, symbol in (("o1", "ETH/USD"), ("o2", "NOPE/USD")):  # NOPE/USD: sim lists no such
+        journal.write([
+            NewOrder(order_id=oid, account="paper", symbol=symbol, side="buy", size=1.0,
+                     price=10.0, ts=ts),
+            Ack(order_id=oid, venue_id=f"P-{oid}", ts=ts),
+            OrderStatus(order_id=oid, status="open", size=1.0, price=10.0, ts=ts),
+        ])
+    journal.write([Fill(fill_id="f1", order_id="x", account="paper", symbol="SOL/USD",
+                        side="buy", price=100.0, size=2.0, ts=ts)])
+    journal.close()
+    session = TradingSession(Ems(Journal(tmp_path / "j.sqlite")))
+    try:
+        assert await streamed_symbols(["BTC/USD", "ETH/USD"], None, "sim", SIM) == [
+            "BTC/USD", "ETH/USD"]
+        assert await streamed_symbols(["BTC/USD"], session, "sim", SIM) == [
+            "BTC/USD", "ETH/USD", "SOL/USD"]
+    finally:
+        session.close()

@@ -26,7 +26,7 @@ from console.ui.blotter import BlotterPane
 from console.ui.candles import CHART_BINDINGS, CandlesPane, ChartActions, chart_commands
 from console.ui.heap import HeapSettler
 from console.ui.ladder import LadderPane
-from console.ui.layout import LayoutMixin, load_state, state_path
+from console.ui.layout import LayoutMixin, listed_additions, load_state, state_path
 from console.ui.market_view import MarketView
 from console.ui.order_entry import OrderEntryPane
 from console.ui.palette import Palette
@@ -314,6 +314,24 @@ class MDConsoleApp(ChartActions, WatchlistMixin, LayoutMixin, TradingMixin, App[
         await self.view.stop()
 
 
+async def streamed_symbols(
+    watched: Sequence[str],
+    trading: TradingSession | None,
+    provider: str,
+    config: Mapping[str, Any],
+) -> list[str]:
+    """The watchlist's symbols, then those of restored orders and positions off it.
+
+    Those still need their books: the paper engine fills against them and the blotter marks
+    them to market. A symbol the provider no longer lists is left out (it cannot stream).
+    """
+    symbols = list(watched)
+    if trading is not None:
+        held = [s for s in trading.traded_symbols() if s not in symbols]
+        symbols += (await listed_additions(provider, config, held))[0]
+    return symbols
+
+
 async def run_console(
     provider: str = "sim",
     symbols: Sequence[str] | None = None,
@@ -343,7 +361,7 @@ async def run_console(
     trading, trading_note = open_session(config if isinstance(config, Config) else Config())
     hub = FeedHub(
         provider,
-        opening.symbols,
+        await streamed_symbols(opening.symbols, trading, provider, provider_config),
         config=provider_config,
         first_quote_timeout=console.first_quote_timeout,
     )

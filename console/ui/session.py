@@ -158,6 +158,12 @@ class TradingSession:
     def positions(self) -> list[Position]:
         return [p for p in self.ems.positions() if p.size or p.realized_pnl]
 
+    def traded_symbols(self) -> list[str]:
+        """Symbols with working orders or an open position: their books must stream."""
+        held = [o.symbol for o in self.ems.working_orders("")]
+        held += [p.symbol for p in self.ems.positions() if p.size]
+        return list(dict.fromkeys(held))
+
     def position_size(self, symbol: str) -> float:
         return self.ems.state.ledger.size(self.account, symbol)
 
