@@ -156,3 +156,21 @@ def test_a_running_console_matches_an_amended_order_at_its_new_price(cli: CliRun
         assert console.state.orders["c1"].status == "filled"
     finally:
         console.close()
+
+
+def test_a_running_console_triggers_a_stop_at_its_amended_trigger(cli: CliRunnerCall) -> None:
+    book = Book(1.0, 0.0001, symbol=SYM)
+    book.apply_snapshot(BookSnapshot(symbol=SYM, bids=[(49990.0, 1.0)], asks=[(50200.0, 1.0)]))
+    console = Ems(Journal(os.environ["MDCONSOLE_JOURNAL"]), books={SYM: book})
+    try:
+        console.submit(NewOrder(order_id="s1", account="paper", symbol=SYM, side="sell",
+                                size=0.01, type="stop", stop=40000.0))
+        result = cli("amend", "s1", "--stop", "49000")
+        assert result.exit_code == 0, result.output
+        console.sync()
+        console.on_event(Trade(symbol=SYM, price=48990.0, size=0.01, side="sell"))
+        o = console.state.orders["s1"]
+        assert o.triggered
+        assert (o.status, o.avg_price) == ("filled", 49990.0)
+    finally:
+        console.close()

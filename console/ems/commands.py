@@ -1,7 +1,8 @@
 """Headless EMS commands (`mdconsole order|cancel|amend|orders|fills|positions`) as functions.
 
 Each takes plain arguments, prints with rich (or JSON lines with `json_out`), and returns an
-exit code: 0 done, 1 the order or cancel was refused, 2 bad input or an unusable feed/journal.
+exit code: 0 done, 1 the order, cancel or amend was refused, 2 bad input or an unusable
+feed/journal.
 """
 
 from __future__ import annotations
@@ -485,7 +486,7 @@ def _show_amended(o: OrderState, was: tuple[float, float, float], json_out: bool
     if held:
         _out.print(f"[bold]{o.order_id}[/] amend held until the order is acknowledged")
         return
-    changes = [f"{name} {a:g} → {b:g}" for name, a, b in
+    changes = [f"{name} {a:.10g} → {b:.10g}" for name, a, b in
                zip(("price", "size", "trigger"), was, now, strict=True) if a != b]
     _out.print(f"[bold]{o.order_id}[/] amended: {', '.join(changes)}" if changes
                else f"[bold]{o.order_id}[/] unchanged: it already had those values")
