@@ -355,18 +355,15 @@ def layout(
         roles[row, blank] = _role(f"line-{kind}")
         labels = {r: lab for r, lab in labels.items() if abs(r - row) > 1}
         labels[row] = (f"{price:.{decimals}f}", f"line-{kind}")
-    last_row = -1
-    if n:
-        last_close = float(shown["close"][-1])
-        last_row = price_row(last_close, lo, hi, chart_h) if math.isfinite(last_close) else -1
-        if last_row >= 0:
-            labels = {r: lab for r, lab in labels.items() if abs(r - last_row) > 1}
-            labels[last_row] = (
-                f"{last_close:.{decimals}f}", "last-up" if bool(up[-1]) else "last-down"
-            )
+    last_close = float(shown["close"][-1]) if n else math.nan
+    last_row = price_row(last_close, lo, hi, chart_h) if math.isfinite(last_close) else -1
+    if last_row >= 0:
+        labels = {r: lab for r, lab in labels.items() if abs(r - last_row) > 1}
+        labels[last_row] = (
+            f"{last_close:.{decimals}f}", "last-up" if bool(up[-1]) else "last-down"
+        )
 
-    last = float(shown["close"][-1]) if n else math.nan
-    marks = off_range_marks(lines, lo, hi, chart_h, decimals, last, columns)
+    marks = off_range_marks(lines, lo, hi, chart_h, decimals, last_close, columns)
     lead: list[Run] = [(" " * pad, "axis")] if pad else []
     bare_axis: Run = ("│" + " " * (axis_w - 1), "axis")
     for y, runs in enumerate(_runs(chars, roles)):
