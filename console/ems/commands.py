@@ -450,26 +450,33 @@ def amend(order_id: str, *, price: float | None = None, size: float | None = Non
     except (RiskConfigError, PaperConfigError, JournalError) as exc:
         return _fail(str(exc))
     o = ems.state.working.get(order_id)
-    was = (o.price, o.size, o.stop) if o is not None else (0.0, 0.0, 0.0)
 
     def apply() -> int:
+        # what a running console did to the order while the feed started (fills, a trigger)
+        ems.sync()
+        now = ems.state.working.get(order_id)
+        was = (now.price, now.size, now.stop) if now is not None else (0.0, 0.0, 0.0)
+        ems.subscribe(_printer(json_out))
         events = ems.amend(order_id, price=price or 0.0, size=size or 0.0, stop=stop or 0.0)
-        if o is None or any(isinstance(e, Error) and e.order_id == order_id for e in events):
+        if now is None or any(isinstance(e, Error) and e.order_id == order_id for e in events):
             return 1  # the printer has shown the EMS's reason
-        _show_amended(o, was, json_out)
+        _show_amended(now, was, json_out)
         return 0
 
     try:
-        ems.subscribe(_printer(json_out))
         if (o is not None and not o.dark and o.venue_id
                 and ems.accounts.get(o.account) is ems.paper):
             async def body(hub: MarketHub) -> int:
-                ems.attach(hub)  # takes the resting order back into this paper engine
+                # the amend takes the order into this paper engine, off a running console's
+                ems.attach(hub)
                 return apply()
 
             return _run(lambda: _with_feed(hub_factory, provider, [o.symbol],
                                            provider_config or {}, body))
-        return apply()
+        try:
+            return apply()
+        except JournalError as exc:
+            return _fail(str(exc))
     finally:
         ems.close()
 

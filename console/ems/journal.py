@@ -19,7 +19,10 @@ import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from console.ems.messages import OrderEvent, encoder, many_decoder
+import msgspec
+
+from console.ems.messages import OrderEvent, QueueMark, encoder, many_decoder
+from console.ems.writers import WriterLock, alive, live_writers
 
 JOURNAL_ENV = "MDCONSOLE_JOURNAL"
 
@@ -111,6 +114,12 @@ class Journal:
         self._args: list[object] = []  # staged rows, _COLS values each
         # tells this process's rows from those of others sharing the file (see `foreign`)
         self.writer = f"{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            self._lock = WriterLock(self.path, self.writer)
+        except OSError as exc:
+            self._con.close()
+            raise JournalError(f"{self.path}: cannot create the writer lock beside the journal "
+                               f"({exc}); check the folder's permissions") from None
         self._stop = threading.Event()
         # the thread holds no reference to the journal, so an unclosed one is still collected
         # and its finalizer stops the thread
@@ -120,6 +129,7 @@ class Journal:
         )
         self._checkpointer.start()
         weakref.finalize(self, self._stop.set)
+        weakref.finalize(self, self._lock.release)
 
     def append(self, event: OrderEvent) -> None:
         """Stage one event; it becomes durable at the next `commit()`."""
@@ -218,27 +228,77 @@ class Journal:
             out.extend(chunk)
         return out
 
-    def foreign(self, after_id: int) -> tuple[list[OrderEvent], int]:
-        """Events other processes appended after `after_id`, and the id read up to."""
+    def foreign(self, after_id: int) -> tuple[list[OrderEvent], dict[str, str], int]:
+        """Events other processes appended after `after_id`, the writer of the newest row
+        after `after_id` of each order they touched (ours included), and the id read up to.
+
+        Error rows change nothing, so they say nothing about who holds an order.
+        """
         self.commit()
         con = self._con
-        con.execute("BEGIN")  # one snapshot for both reads
+        con.execute("BEGIN")  # one snapshot for every read
         try:
             upto = int(con.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
             rows = con.execute(
                 "SELECT body FROM events WHERE id > ? AND id <= ? AND writer != ? ORDER BY id",
                 (after_id, upto, self.writer),
             ).fetchall()
+            # SQLite takes the bare `writer` column from the row holding max(id)
+            last = con.execute(
+                "SELECT order_id, writer, max(id) FROM events WHERE id > ? AND id <= ? "
+                "AND order_id IS NOT NULL AND kind != 'error' GROUP BY order_id",
+                (after_id, upto),
+            ).fetchall() if rows else []
         finally:
             con.execute("COMMIT")
         if not rows:
-            return [], upto
+            return [], {}, upto
         try:
             events = many_decoder.decode(_array_header(len(rows)) + b"".join(r[0] for r in rows))
         except Exception as exc:
             raise JournalError(f"{self.path}: a journal record does not decode ({exc}); "
                                "the file was written by another version or damaged") from None
-        return events, upto
+        return events, {oid: w for oid, w, _ in last}, upto
+
+    def alive(self, writer: str) -> bool:
+        """True if `writer` (the `writer` column of a row) is an open Journal of a live process."""
+        return writer == self.writer or alive(self.path, writer)
+
+    def claim(self, marks: Sequence[QueueMark]) -> dict[str, str]:
+        """Take over the orders of `marks` unless a live other writer holds them.
+
+        One write transaction checks who wrote each order's newest row and journals the
+        mark of each order no live other writer holds, so of two processes claiming the same
+        order only one gets it. Returns the orders left alone, with the writer holding each.
+        """
+        self.commit()
+        cur = self._cur
+        held: dict[str, str] = {}
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            live = live_writers(self.path, self.writer)
+            if live:
+                # a full scan (no index on order_id): only when another live process shares
+                # the file, and only when orders change hands, never per request
+                rows = cur.execute(
+                    "SELECT order_id, writer, max(id) FROM events WHERE order_id IN "
+                    "(SELECT value FROM json_each(?)) AND kind != 'error' GROUP BY order_id",
+                    (msgspec.json.encode([m.order_id for m in marks]).decode(),),
+                ).fetchall()
+                held = {oid: w for oid, w, _ in rows if w in live}
+            for m in marks:
+                if m.order_id not in held:
+                    self.append(m)
+            args, self._args = self._args, []
+            step = _MULTI * _COLS
+            for i in range(0, len(args), step):
+                part = args[i:i + step]
+                cur.execute(_INSERT_N[len(part) // _COLS], part)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return held
 
     def last_id(self) -> int:
         row = self._con.execute("SELECT max(id) FROM events").fetchone()
@@ -255,3 +315,5 @@ class Journal:
         with contextlib.suppress(sqlite3.OperationalError):
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         self._con.close()
+        # only now: a process that sees us gone may take our orders, and we write no more
+        self._lock.release()

@@ -13,6 +13,7 @@ import gc
 import itertools
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ from console.ems.messages import (
     OrderEvent,
     OrderStatus,
     Position,
+    QueueMark,
     Reply,
     SetAlert,
     Triggered,
@@ -110,7 +112,10 @@ class Ems:
         self._acked: list[str] = []
         self._subs: list[Callable[[OrderEvent], None]] = []
         self._dark: dict[str, dict[str, OrderState]] = {}  # symbol -> stops the EMS holds
-        self._unrestored: list[OrderState] = []
+        # paper orders and stops to match or watch here once their market is known
+        self._unrestored: dict[str, OrderState] = {}
+        # working orders another live process matches or watches: order id -> its writer
+        self._pending: dict[str, str] = {}
         self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
         # symbols whose market events matter; None after a flush, rebuilt at the next event
         # (a burst of requests between two market events rebuilds it once, not per request)
@@ -171,10 +176,8 @@ class Ems:
                 gc.enable()
         self._synced = last
         for o in self.state.working.values():
-            if o.dark:
-                self._dark.setdefault(o.symbol, {})[o.order_id] = o
-            elif self.accounts.get(o.account) is self.paper:
-                self._unrestored.append(o)
+            if o.dark or self.accounts.get(o.account) is self.paper:
+                self._unrestored[o.order_id] = o
         self._restore_ready()
         self._flush()
         return n
@@ -182,13 +185,21 @@ class Ems:
     def sync(self) -> list[OrderEvent]:
         """Take in what other processes (e.g. `mdconsole order|cancel`) wrote to the journal.
 
-        Their orders join this EMS (resting paper orders start matching here, stops are
-        watched), their cancels take orders out of this paper engine, and a resting order
-        they amended or filled is taken back as the journal now has it. Call it from a timer.
+        Their orders join this EMS, their cancels take orders out of this paper engine, and
+        a resting order they amended or filled is taken back as the journal now has it. One
+        live process matches a resting paper order or watches a held stop: the writer of its
+        newest row; an order whose writer is gone is claimed here. Call it from a timer.
         """
-        events, self._synced = self.journal.foreign(self._synced)
-        if not events:
+        events, owners, self._synced = self.journal.foreign(self._synced)
+        if not events and not self._pending:
             return []
+        alive: dict[str, bool] = {}  # one lock check per writer and call
+
+        def live(writer: str) -> bool:
+            if writer not in alive:
+                alive[writer] = self.journal.alive(writer)
+            return alive[writer]
+
         touched: dict[str, None] = {}
         changed: set[str] = set()  # resting orders whose price, size or fills moved elsewhere
         for ev in events:
@@ -199,38 +210,82 @@ class Ems:
                 touched[oid] = None
                 if type(ev) in (AmendOrder, OrderStatus, Fill):
                     changed.add(oid)
+        for oid, writer in list(self._pending.items()):
+            if oid not in touched and not live(writer):
+                self._take_back(oid)
         for oid in touched:
             o = self.state.orders.get(oid)
-            if o is None:
+            if o is None or not (o.dark or self.accounts.get(o.account) is self.paper):
                 continue
             if not o.working:
-                self.paper.resting.get(o.symbol, {}).pop(oid, None)
-                self._dark.get(o.symbol, {}).pop(oid, None)
-            elif o.dark:
-                self._dark.setdefault(o.symbol, {})[oid] = o
-            elif self.accounts.get(o.account) is self.paper and o.venue_id:
-                resting = self.paper.resting.get(o.symbol, {})
-                if oid in changed:
-                    resting.pop(oid, None)
-                if oid not in resting:
-                    self._dark.get(o.symbol, {}).pop(oid, None)
-                    self._unrestored.append(o)
+                self._release(o)
+                self._pending.pop(oid, None)
+                continue
+            # only error rows of others: whoever held it still does
+            writer = owners.get(oid) or self._pending.get(oid) or self.journal.writer
+            if writer != self.journal.writer:
+                self._release(o)
+                if live(writer):
+                    self._pending[oid] = writer
+                else:
+                    self._take_back(oid)
+            elif oid in changed and not o.dark and o.venue_id:
+                # ours, but changed elsewhere before our last row: rebuilt from the journal
+                self._release(o)
+                self._take_back(oid)
         self._restore_ready(flush=False)
         return self._flush()
 
+    def _release(self, o: OrderState) -> None:
+        """Stop matching or watching an order here."""
+        self.paper.resting.get(o.symbol, {}).pop(o.order_id, None)
+        self._dark.get(o.symbol, {}).pop(o.order_id, None)
+        self._unrestored.pop(o.order_id, None)
+        self._watch = None
+
+    def _take_back(self, order_id: str) -> None:
+        """Queue a working order to be claimed and matched (or watched) here."""
+        self._pending.pop(order_id, None)
+        o = self.state.working.get(order_id)
+        if o is not None:
+            self._unrestored[order_id] = o
+
+    def _take(self, o: OrderState) -> None:
+        """Match or watch an order here at once (this process just wrote its newest row)."""
+        if o.dark:
+            self._dark.setdefault(o.symbol, {})[o.order_id] = o
+        elif o.venue_id and o.symbol in self.books:
+            self.paper.restore(o)
+        else:
+            self._unrestored[o.order_id] = o
+        self._watch = None
+
     def _restore_ready(self, flush: bool = True) -> None:
+        """Claim and start matching (or watching) the queued orders whose market is known."""
         if not self._unrestored:
             return
-        later = []
-        for o in self._unrestored:
-            if o.symbol in self.books:
-                self.paper.restore(o)
+        ready = [o for o in self._unrestored.values() if o.symbol in self.books]
+        if not ready:
+            return
+        now = self.clock()
+        try:
+            held = self.journal.claim([QueueMark(order_id=o.order_id, ahead=o.queue_ahead,
+                                                 ts=now) for o in ready])
+        except sqlite3.Error:
+            # the file is busy or failing: the orders stay queued for the next try
+            log.exception("claiming %d orders failed", len(ready))
+            return
+        for o in ready:
+            del self._unrestored[o.order_id]
+            if o.order_id in held:
+                self._pending[o.order_id] = held[o.order_id]
+            elif o.dark:
+                self._dark.setdefault(o.symbol, {})[o.order_id] = o
             else:
-                later.append(o)
-        if len(later) != len(self._unrestored):
-            self._unrestored = later
-            if flush:
-                self._flush()
+                self.paper.restore(o)
+        self._watch = None
+        if flush:
+            self._flush()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -394,6 +449,8 @@ class Ems:
                                message=f"cancel: order {order_id} is already {o.status}"))
             return
         self._record(CancelOrder(order_id=order_id, ts=now))
+        self._pending.pop(order_id, None)
+        self._unrestored.pop(order_id, None)
         if o.dark:
             self._dark.get(o.symbol, {}).pop(order_id, None)
             self._record(OrderStatus(order_id=order_id, status="canceled", size=o.size,
@@ -451,6 +508,9 @@ class Ems:
             return self._error(order_id, f"max_order_size: size {size:g} exceeds the limit "
                                          f"{limits.max_order_size:g} for account {o.account}")
         self._record(AmendOrder(order_id=order_id, price=price, size=size, stop=stop, ts=now))
+        if (o.dark or o.venue_id) and self._pending.pop(order_id, None) is not None:
+            # the amend's row makes this process the order's holder: it matches it from now
+            self._take(o)
         if o.dark:
             self._record(OrderStatus(order_id=order_id, status=o.status, size=o.size,
                                      price=o.price, filled=o.filled, ts=now))

@@ -1,0 +1,248 @@
+"""One matcher per paper order across processes sharing a journal: the writer of its newest row.
+
+Resting paper orders and held stops are matched or watched only by the live process that wrote
+their newest journal row; a dead writer's orders are claimed by one other process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from console.ems import commands
+from console.ems.journal import Journal
+from console.ems.messages import Fill, NewOrder, OrderEvent, Triggered
+from console.ems.risk import RiskLimits
+from console.ems.router import Ems
+from console.ems.state import EmsState
+from console.ems.writers import writers_dir
+from console.model.book import Book
+from console.model.events import BookSnapshot, Trade
+from tests.test_ems_paper import SYM, Rig
+
+REPO = Path(__file__).resolve().parents[1]
+Start = Callable[[str], tuple[str, "subprocess.Popen[str]"]]
+
+# places one order like `mdconsole order` would, says so, then waits to be killed
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from console.ems.journal import Journal
+    from console.ems.messages import NewOrder
+    from console.ems.router import Ems
+    from console.model.book import Book
+    from console.model.events import BookSnapshot
+
+    book = Book(0.1, 0.001, symbol="BTC/USD")
+    book.apply_snapshot(BookSnapshot(symbol="BTC/USD", bids=[(100.0, 1.0)],
+                                     asks=[(100.1, 1.0)]))
+    ems = Ems(Journal(sys.argv[1]), books={"BTC/USD": book})
+    kw = dict(type="stop", stop=99.0) if sys.argv[2] == "stop" else dict(price=99.9)
+    ems.submit(NewOrder(order_id="k1", account="paper", symbol="BTC/USD",
+                        side="sell" if sys.argv[2] == "stop" else "buy", size=0.5, **kw))
+    print(ems.journal.writer, flush=True)
+    sys.stdin.read()  # until killed
+    """
+)
+
+
+def journal_events(path: Path) -> list[OrderEvent]:
+    j = Journal(path)
+    try:
+        return j.events()
+    finally:
+        j.close()
+
+
+def filled(path: Path, oid: str) -> float:
+    return round(sum(e.size for e in journal_events(path)
+                     if isinstance(e, Fill) and e.order_id == oid), 9)
+
+
+def triggers(path: Path, oid: str) -> int:
+    return sum(1 for e in journal_events(path) if isinstance(e, Triggered) and e.order_id == oid)
+
+
+@pytest.fixture
+def killed_writer(tmp_path: Path) -> Iterator[Start]:
+    """Starts a child process that places order k1 ("limit" or "stop") on the test's journal;
+    gives its writer id and the process (killed at teardown if still running)."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(kind: str) -> tuple[str, subprocess.Popen[str]]:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "j.sqlite"), kind],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO,
+                                env=env, text=True)
+        procs.append(proc)
+        assert proc.stdout is not None
+        writer = proc.stdout.readline().strip()  # the order is journaled once this arrives
+        assert writer, "the child process placed no order"
+        return writer, proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+
+
+def test_a_live_writers_resting_order_is_matched_only_by_that_writer(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    a = Rig(path)
+    early = Rig(path, book=a.book)  # takes the order in by sync
+    a.order("a1", "buy", 0.5, price=99.9)
+    late = Rig(path, book=a.book)  # takes the order in at restore
+    early.ems.sync()
+    for other in (early, late):
+        assert [o.order_id for o in other.ems.working_orders()] == ["a1"]
+        assert "a1" not in other.ems.paper.resting.get(SYM, {})
+        other.feed(Trade(symbol=SYM, price=99.8, size=1.0, side="sell"))  # through the price
+        assert other.fills("a1") == []
+    a.feed(Trade(symbol=SYM, price=99.8, size=1.0, side="sell"))
+    assert a.fills("a1") == [(99.9, 0.5, "maker")]
+    for other in (early, late):
+        other.ems.sync()
+        assert other.ems.state.orders["a1"].status == "filled"
+        other.ems.close()
+    a.ems.close()
+    assert filled(path, "a1") == 0.5
+
+
+def test_a_live_writers_stop_is_triggered_only_by_that_writer(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    a = Rig(path)
+    early = Rig(path, book=a.book)
+    a.order("s1", "sell", 0.2, type="stop", stop=99.0)
+    late = Rig(path, book=a.book)
+    early.ems.sync()
+    for other in (early, late):
+        assert [o.order_id for o in other.ems.working_orders()] == ["s1"]
+        other.feed(Trade(symbol=SYM, price=98.9, size=0.1, side="sell"))
+        assert not other.ems.state.orders["s1"].triggered
+    a.feed(Trade(symbol=SYM, price=98.9, size=0.1, side="sell"))
+    assert a.ems.state.orders["s1"].triggered
+    for other in (early, late):
+        other.ems.sync()
+        other.feed(Trade(symbol=SYM, price=98.8, size=0.1, side="sell"))
+        other.ems.close()
+    a.ems.close()
+    assert triggers(path, "s1") == 1
+
+
+@pytest.mark.parametrize("kind", ["limit", "stop"])
+def test_a_killed_writers_order_is_adopted_at_the_next_sync_and_its_lock_removed(
+    tmp_path: Path, killed_writer: Start, kind: str
+) -> None:
+    path = tmp_path / "j.sqlite"
+    b = Rig(path)
+    writer, proc = killed_writer(kind)
+    lock = writers_dir(path) / f"{writer}.lock"
+    through = Trade(symbol=SYM, price=98.9, size=1.0, side="sell")  # past k1 either way
+    b.ems.sync()
+    assert "k1" in b.ems.state.working
+    b.feed(through)  # the child is alive: it alone may match
+    assert b.fills("k1") == [] and not b.ems.state.orders["k1"].triggered
+    assert lock.exists()
+    kill(proc)
+    assert lock.exists()  # a SIGKILLed process removes nothing
+    assert b.ems.sync() == []  # nothing new in the journal, yet the owner is checked again
+    assert not lock.exists()
+    b.feed(through)
+    if kind == "stop":
+        assert b.ems.state.orders["k1"].triggered
+        assert triggers(path, "k1") == 1
+    else:
+        assert b.fills("k1") == [(99.9, 0.5, "maker")]
+    assert b.ems.state.orders["k1"].status == "filled"
+    b.ems.close()
+
+
+def test_a_dead_writers_order_adopted_by_one_process_is_not_matched_by_the_next(
+    tmp_path: Path, killed_writer: Start
+) -> None:
+    path = tmp_path / "j.sqlite"
+    _, proc = killed_writer("limit")
+    kill(proc)
+    first = Rig(path)  # claims k1 at restore
+    second = Rig(path, book=first.book)  # sees the claim of a live process
+    assert "k1" in first.ems.paper.resting[SYM]
+    assert "k1" not in second.ems.paper.resting.get(SYM, {})
+    through = Trade(symbol=SYM, price=99.8, size=1.0, side="sell")
+    second.feed(through)
+    first.feed(through)
+    assert (first.fills("k1"), second.fills("k1")) == ([(99.9, 0.5, "maker")], [])
+    first.ems.close()
+    second.ems.close()
+    assert filled(path, "k1") == 0.5
+
+
+def test_an_amend_from_another_live_process_hands_matching_over_until_it_closes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    console = Rig(path)
+    console.order("a1", "buy", 0.5, price=99.9)
+    headless = Rig(path, book=console.book)  # as `mdconsole amend` does, on its own feed
+    headless.ems.amend("a1", price=99.5)
+    assert "a1" in headless.ems.paper.resting[SYM]
+    console.ems.sync()
+    assert "a1" not in console.ems.paper.resting.get(SYM, {})
+    assert console.ems.state.orders["a1"].price == 99.5
+    console.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
+    assert console.fills("a1") == []
+    headless.feed(Trade(symbol=SYM, price=99.4, size=0.1, side="sell"))
+    assert headless.fills("a1") == [(99.5, 0.1, "maker")]
+    console.ems.sync()  # the amending process is still alive: it keeps the order
+    assert "a1" not in console.ems.paper.resting.get(SYM, {})
+    headless.ems.close()
+    console.ems.sync()
+    assert console.ems.state.orders["a1"].filled == 0.1
+    console.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
+    # the first fill is the other process's, taken from the journal
+    assert console.fills("a1") == [(99.5, 0.1, "maker"), (99.5, 0.4, "maker")]
+    assert console.ems.state.orders["a1"].status == "filled"
+    console.ems.close()
+    assert filled(path, "a1") == 0.5
+    state = EmsState()
+    state.apply_many(journal_events(path))
+    assert state.anomalies == 0
+
+
+def test_headless_order_leaves_a_live_consoles_resting_orders_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    book = Book(1.0, 0.0001, symbol=SYM)
+    book.apply_snapshot(BookSnapshot(symbol=SYM, bids=[(49_000.0, 1.0)],
+                                     asks=[(80_000.0, 1.0)]))
+    console = Ems(Journal(path), books={SYM: book},
+                  risk={"paper": RiskLimits(price_band_pct=50)})
+    try:
+        # far above the seeded sim's market (about 59,000): any sim book would fill it
+        console.submit(NewOrder(order_id="c1", account="paper", symbol=SYM,
+                                         side="buy", size=0.01, price=70_000.0))
+        rc = commands.order("buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path,
+                            wait=1.0, order_id="h1", provider_config={"seed": 3},
+                            risk={"paper": {"price_band_pct": 50}})
+        assert rc == 0
+        assert "c1" not in capsys.readouterr().out
+        console.sync()
+        assert console.state.orders["c1"].filled == 0.0
+        assert "c1" in console.paper.resting[SYM]
+        assert "h1" in console.paper.resting[SYM]  # its writer exited: the console takes it
+    finally:
+        console.close()
+    assert filled(path, "c1") == 0.0
