@@ -273,12 +273,8 @@ class QuotesPane(Widget, can_focus=True):
     # -- keys ---------------------------------------------------------------------------------
 
     def action_cursor(self, step: int) -> None:
-        if not self.symbols:
-            return
-        old = self.cursor
-        self.cursor = (self.cursor + step) % len(self.symbols)
-        for i in (old, self.cursor):
-            self._keys[i] = None  # the next frame repaints both lines
+        if self.symbols:
+            self.set_cursor((self.cursor + step) % len(self.symbols))
 
     def set_cursor(self, index: int) -> None:
         """Put the cursor on line `index`, kept within the list."""
@@ -287,7 +283,7 @@ class QuotesPane(Widget, can_focus=True):
         old, self.cursor = self.cursor, max(0, min(index, len(self.symbols) - 1))
         for i in (old, self.cursor):
             if i < len(self._keys):
-                self._keys[i] = None
+                self._keys[i] = None  # the next frame repaints both lines
 
     def select(self, symbol: str) -> None:
         """Mark `symbol` as the charted one and move the cursor to it (no message posted)."""
