@@ -314,9 +314,10 @@ def merge_watchlist(configured: list[str], added: list[str]) -> list[str]:
 async def listed_additions(
     provider: str, config: Mapping[str, Any], added: Sequence[str]
 ) -> tuple[list[str], str]:
-    """The saved watchlist additions `provider` still lists, and a note naming any dropped.
+    """The symbols of `added` that `provider` still lists, and a note naming any dropped.
 
-    A symbol added with search may vanish later (config changed, recording moved); starting
+    `added` are symbols beyond the config's: an edited watchlist's, or those of restored
+    orders and positions. One may vanish later (config changed, recording moved); starting
     the feed with it would fail, so it is left out for this run instead.
     """
     if not added:
