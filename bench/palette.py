@@ -2,8 +2,8 @@
 the palette one key at a time.
 
 Prints one JSON object on its last line:
-- `keystroke_ms_p50` / `_max`: from a key event entering the app, as a terminal sends it, to
-  the first screen update showing the palette's hits for the text typed so far;
+- `keystroke_ms_p50` / `_p90` / `_max`: from a key event entering the app, as a terminal
+  sends it, to the first screen update showing the palette's hits for the text typed so far;
 - `search_ms_p50` / `_max`: the part of that spent finding the hits (the providers' searches,
   from the palette asking to the last hit);
 - `open_ms_p50` / `_max`: from ctrl+p to the first screen update showing the command list.
