@@ -246,3 +246,19 @@ def test_headless_order_leaves_a_live_consoles_resting_orders_alone(
     finally:
         console.close()
     assert filled(path, "c1") == 0.0
+
+
+def test_a_journal_holds_its_writer_lock_while_open_and_removes_it_on_close(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    first, second = Journal(path), Journal(path)
+    lock = writers_dir(path) / f"{first.writer}.lock"
+    assert lock.exists()
+    assert second.alive(first.writer) and first.alive(second.writer)
+    first.close()
+    assert not lock.exists()
+    assert not second.alive(first.writer)
+    assert not second.alive("1-deadbeef")  # rows written before writers kept lock files
+    second.close()
+    assert not writers_dir(path).exists()  # the last one out leaves nothing behind

@@ -29,11 +29,17 @@ class WriterLock:
         self._fd = -1
         if fcntl is None:  # pragma: no cover - no flock: every other writer counts as gone
             return
-        self.path.parent.mkdir(exist_ok=True)
         # locked under a private name, then renamed into place: a checker never sees the
         # file unlocked and takes a starting writer for a dead one
         tmp = self.path.with_name(f".{writer}.tmp")
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        for attempt in range(3):
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                break
+            except FileNotFoundError:  # the last writer to close removed the folder
+                if attempt == 2:
+                    raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.rename(tmp, self.path)
@@ -52,6 +58,8 @@ class WriterLock:
             os.unlink(self.path)
         os.close(self._fd)
         self._fd = -1
+        with contextlib.suppress(OSError):  # not empty: other writers still use it
+            os.rmdir(self.path.parent)
 
 
 def alive(journal: Path, writer: str) -> bool:
