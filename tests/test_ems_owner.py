@@ -196,6 +196,9 @@ def test_an_amend_from_another_live_process_hands_matching_over_until_it_closes(
     console = Rig(path)
     console.order("a1", "buy", 0.5, price=99.9)
     headless = Rig(path, book=console.book)  # as `mdconsole amend` does, on its own feed
+    headless.ems.amend("a1", stop=98.0)  # refused: an error row changes no order
+    console.ems.sync()
+    assert "a1" in console.ems.paper.resting[SYM]
     headless.ems.amend("a1", price=99.5)
     assert "a1" in headless.ems.paper.resting[SYM]
     console.ems.sync()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from console.ems.messages import OrderEvent, QueueMark, encoder, many_decoder
+from console.ems.messages import Error, OrderEvent, QueueMark, encoder, many_decoder
 from console.ems.writers import WriterLock, alive, live_writers
 
 JOURNAL_ENV = "MDCONSOLE_JOURNAL"
@@ -52,6 +52,8 @@ _CONCAT = (
     "(SELECT body FROM events WHERE id > ? AND id <= ? ORDER BY id)"
 )
 CHECKPOINT_EVERY_S = 0.5
+# error rows change no order, so they say nothing about which process holds one
+_HOLDING = f"order_id IS NOT NULL AND kind != '{Error.__struct_config__.tag}'"
 
 
 def _array_header(n: int) -> bytes:
@@ -230,9 +232,8 @@ class Journal:
 
     def foreign(self, after_id: int) -> tuple[list[OrderEvent], dict[str, str], int]:
         """Events other processes appended after `after_id`, the writer of the newest row
-        after `after_id` of each order they touched (ours included), and the id read up to.
-
-        Error rows change nothing, so they say nothing about who holds an order.
+        after `after_id` of each order they touched (ours included; error rows left out),
+        and the id read up to.
         """
         self.commit()
         con = self._con
@@ -245,8 +246,8 @@ class Journal:
             ).fetchall()
             # SQLite takes the bare `writer` column from the row holding max(id)
             last = con.execute(
-                "SELECT order_id, writer, max(id) FROM events WHERE id > ? AND id <= ? "
-                "AND order_id IS NOT NULL AND kind != 'error' GROUP BY order_id",
+                f"SELECT order_id, writer, max(id) FROM events WHERE id > ? AND id <= ? "
+                f"AND {_HOLDING} GROUP BY order_id",
                 (after_id, upto),
             ).fetchall() if rows else []
         finally:
@@ -281,8 +282,8 @@ class Journal:
                 # a full scan (no index on order_id): only when another live process shares
                 # the file, and only when orders change hands, never per request
                 rows = cur.execute(
-                    "SELECT order_id, writer, max(id) FROM events WHERE order_id IN "
-                    "(SELECT value FROM json_each(?)) AND kind != 'error' GROUP BY order_id",
+                    f"SELECT order_id, writer, max(id) FROM events WHERE order_id IN "
+                    f"(SELECT value FROM json_each(?)) AND {_HOLDING} GROUP BY order_id",
                     (msgspec.json.encode([m.order_id for m in marks]).decode(),),
                 ).fetchall()
                 held = {oid: w for oid, w, _ in rows if w in live}

@@ -271,7 +271,7 @@ class Ems:
         try:
             held = self.journal.claim([QueueMark(order_id=o.order_id, ahead=o.queue_ahead,
                                                  ts=now) for o in ready])
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             # the file is busy or failing: the orders stay queued for the next try
             log.exception("claiming %d orders failed", len(ready))
             return

@@ -68,7 +68,7 @@ def alive(journal: Path, writer: str) -> bool:
         return False
     path = writers_dir(journal) / f"{writer}.lock"
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)  # enough to flock, even another user's file
     except FileNotFoundError:
         return False  # closed, or wrote before writers kept lock files
     try:
@@ -77,7 +77,7 @@ def alive(journal: Path, writer: str) -> bool:
         except BlockingIOError:
             return True
         # we hold the dead writer's lock: nobody can take it for alive while we remove it
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove
             os.unlink(path)
         return False
     finally:
