@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 
 from console.ems import commands
 from console.ems.journal import Journal
-from console.ems.messages import Fill, NewOrder, OrderEvent, Triggered
+from console.ems.messages import Ack, Fill, NewOrder, OrderEvent, Triggered
 from console.ems.risk import RiskLimits
 from console.ems.router import Ems
 from console.ems.state import EmsState
@@ -265,3 +267,27 @@ def test_a_journal_holds_its_writer_lock_while_open_and_removes_it_on_close(
     assert not second.alive("1-deadbeef")  # rows written before writers kept lock files
     second.close()
     assert not writers_dir(path).exists()  # the last one out leaves nothing behind
+
+
+def test_a_waiting_headless_order_takes_in_a_cancel_from_another_process_and_returns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    codes: list[int] = []
+    waiting = threading.Thread(target=lambda: codes.append(commands.order(
+        "buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path, wait=120.0,
+        order_id="h1", provider_config={"seed": 3}, risk={"paper": {"price_band_pct": 50}})))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (path.exists() and any(isinstance(e, Ack) and e.order_id == "h1"
+                                         for e in journal_events(path))):
+            assert time.monotonic() < deadline, "the order was never acknowledged"
+            time.sleep(0.05)
+        assert commands.cancel("h1", journal=path) == 0
+    finally:
+        waiting.join(timeout=60)
+    assert not waiting.is_alive(), "the order command kept waiting after the cancel"
+    assert codes == [0]
+    # once from the cancel command, once from the order command that took it in
+    assert capsys.readouterr().out.count("h1 canceled") == 2

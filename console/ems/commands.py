@@ -43,6 +43,9 @@ from console.ems.risk import RiskConfigError, RiskLimits
 from console.ems.router import Ems, MarketHub, new_order_id
 from console.ems.state import EmsState, OrderState
 
+SYNC_EVERY_S = 1.0
+"""How often `order` takes in what other processes wrote while it waits."""
+
 HubFactory = Callable[[str, Sequence[str], Mapping[str, Any]], Any]
 """(provider, symbols, provider config) -> an un-started FeedHub-like async context manager."""
 
@@ -369,12 +372,20 @@ def order(side: str, size: float, symbol: str, *, type_: str = "market",
                 if (finished or isinstance(ev, Error)) and getattr(ev, "order_id", "") == oid:
                     done.set()
 
-            ems.subscribe(_printer(json_out))
+            show = _printer(json_out)
+            # this order and positions only: not what other processes do, nor the orders of
+            # a gone one this process takes over while it waits
+            ems.subscribe(lambda ev: show(ev) if getattr(ev, "order_id", oid) == oid else None)
             ems.subscribe(watch)
             ems.attach(hub)
             ems.submit(req)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=wait)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + wait
+            while not done.is_set() and (left := end - loop.time()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), timeout=min(left, SYNC_EVERY_S))
+                # an order a running console took over (amended) stops matching here
+                ems.sync()
             o = ems.state.orders.get(oid)
             if o is not None and o.status in ("pending", "open", "partially_filled"):
                 msg = f"{oid} stays {o.status} in the journal"
