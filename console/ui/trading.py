@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from console.ems.messages import NewOrder, OrderSide, OrderType, TimeInForce
 from console.ems.router import new_order_id
+from console.ems.state import OrderState
 from console.model.book import Book
 from console.ui.blotter import BlotterPane
 from console.ui.ladder import LadderPane
@@ -121,6 +122,12 @@ class ConfirmOrderScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
+def ladder_price(order: OrderState) -> float:
+    """Where an order sits on the ladder: a stop waiting for its trigger at the trigger, any
+    other at its limit price."""
+    return order.stop if order.dark else order.price
+
+
 class TradingMixin(App[int]):
     """Trading actions and the trading panes' frame sync (a base of the console app)."""
 
@@ -182,7 +189,7 @@ class TradingMixin(App[int]):
             if marks_key != self._marks_key:
                 self._marks_key = marks_key
                 self._marks = marks_by_row(
-                    ((o.stop if o.dark else o.price, o.remaining, o.side, o.dark)
+                    ((ladder_price(o), o.remaining, o.side, o.dark)
                      for o in s.ems.working_orders(symbol)), book.tick_size, ladder.group)
             quote = self._market.quotes.get(symbol)
             last = float(quote.last) if quote is not None else 0.0
@@ -410,7 +417,7 @@ class TradingMixin(App[int]):
         g = self.ladder_pane.group
         row = row_tick(cursor, g)
         hits = [o for o in s.ems.working_orders(symbol)
-                if row_tick(book.to_ticks(o.stop if o.dark else o.price), g) == row]
+                if row_tick(book.to_ticks(ladder_price(o)), g) == row]
         if not hits:
             self.notify("no working order at the cursor", timeout=3)
             return
@@ -482,7 +489,7 @@ class TradingMixin(App[int]):
             return oid
         cursor = self.ladder_pane.cursor_price
         at_cursor = [o for o in working if cursor is not None
-                     and abs((o.stop if o.dark else o.price) - cursor) < 1e-12]
+                     and abs(ladder_price(o) - cursor) < 1e-12]
         chosen = at_cursor or working
         return chosen[0].order_id if chosen else None
 
