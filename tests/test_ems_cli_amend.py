@@ -1,15 +1,19 @@
-"""`mdconsole amend` through the real CLI on the test's journal and the seeded sim."""
+"""`mdconsole amend` through the real CLI on the test's journal and the seeded sim, and the
+amend command against a running console that holds the order."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from console.cli import app
+from console.ems import commands
 from console.ems.journal import Journal
 from console.ems.messages import Fill, NewOrder, OrderEvent
 from console.ems.router import Ems
@@ -134,8 +138,28 @@ def test_amends_the_ems_refuses_exit_1_with_its_reason(cli: CliRunnerCall) -> No
     assert (o["price"], o["size"]) == (50000.0, 0.01)
 
 
-def test_a_running_console_matches_an_amended_order_at_its_new_price(cli: CliRunnerCall) -> None:
-    """The console holds the resting order in its paper engine; the CLI's amend reaches it."""
+def amend_while_console_syncs(console: Ems, order_id: str, *, price: float | None = None,
+                              stop: float | None = None) -> int:
+    """The amend command in a thread while the console takes in the journal, as its sync
+    timer does; the command's exit code."""
+    codes: list[int] = []
+    requester = threading.Thread(target=lambda: codes.append(commands.amend(
+        order_id, price=price, stop=stop, journal=os.environ["MDCONSOLE_JOURNAL"],
+        timeout=30.0)))
+    requester.start()
+    deadline = time.monotonic() + 60
+    while requester.is_alive():
+        assert time.monotonic() < deadline, "the amend command never returned"
+        console.sync()
+        requester.join(timeout=0.02)
+    assert len(codes) == 1, "the amend command raised"
+    return codes[0]
+
+
+def test_a_running_console_matches_an_amended_order_at_its_new_price(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console holds the resting order in its paper engine and applies the amend."""
     book = Book(1.0, 0.0001, symbol=SYM)
     book.apply_snapshot(BookSnapshot(symbol=SYM, bids=[(49990.0, 1.0)], asks=[(50200.0, 1.0)]))
     console = Ems(Journal(os.environ["MDCONSOLE_JOURNAL"]), books={SYM: book})
@@ -145,9 +169,8 @@ def test_a_running_console_matches_an_amended_order_at_its_new_price(cli: CliRun
         console.submit(NewOrder(order_id="c1", account="paper", symbol=SYM, side="buy",
                                 size=0.01, price=50000.0))
         assert console.state.working["c1"].price == 50000.0
-        result = cli("amend", "c1", "--price", "50100")
-        assert result.exit_code == 0, result.output
-        console.sync()
+        assert amend_while_console_syncs(console, "c1", price=50100.0) == 0
+        assert "c1 amended: price 50000 → 50100" in capsys.readouterr().out
         assert console.state.orders["c1"].price == 50100.0
         # through the new price but not the old one: only the amended order fills
         console.on_event(Trade(symbol=SYM, price=50050.0, size=0.01, side="sell"))
@@ -158,16 +181,17 @@ def test_a_running_console_matches_an_amended_order_at_its_new_price(cli: CliRun
         console.close()
 
 
-def test_a_running_console_triggers_a_stop_at_its_amended_trigger(cli: CliRunnerCall) -> None:
+def test_a_running_console_triggers_a_stop_at_its_amended_trigger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     book = Book(1.0, 0.0001, symbol=SYM)
     book.apply_snapshot(BookSnapshot(symbol=SYM, bids=[(49990.0, 1.0)], asks=[(50200.0, 1.0)]))
     console = Ems(Journal(os.environ["MDCONSOLE_JOURNAL"]), books={SYM: book})
     try:
         console.submit(NewOrder(order_id="s1", account="paper", symbol=SYM, side="sell",
                                 size=0.01, type="stop", stop=40000.0))
-        result = cli("amend", "s1", "--stop", "49000")
-        assert result.exit_code == 0, result.output
-        console.sync()
+        assert amend_while_console_syncs(console, "s1", stop=49000.0) == 0
+        assert "s1 amended: trigger 40000 → 49000" in capsys.readouterr().out
         console.on_event(Trade(symbol=SYM, price=48990.0, size=0.01, side="sell"))
         o = console.state.orders["s1"]
         assert o.triggered

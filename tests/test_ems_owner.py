@@ -1,13 +1,15 @@
 """One matcher per paper order across processes sharing a journal: the writer of its newest row.
 
 Resting paper orders and held stops are matched or watched only by the live process that wrote
-their newest journal row; a dead writer's orders are claimed by one other process.
+their newest journal row (amends aside: the holder applies those); a dead writer's orders are
+claimed by one other process.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,39 +194,122 @@ def test_a_dead_writers_order_adopted_by_one_process_is_not_matched_by_the_next(
     assert filled(path, "k1") == 0.5
 
 
-def test_an_amend_from_another_live_process_hands_matching_over_until_it_closes(
+def fill_writers(path: Path, oid: str) -> set[str]:
+    """The journal writers that wrote fills of `oid`."""
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT DISTINCT writer FROM events WHERE kind = 'fill' "
+                           "AND order_id = ?", (oid,)).fetchall()
+    finally:
+        con.close()
+    return {w for (w,) in rows}
+
+
+def amend_while_holder_syncs(holder: Rig, order_id: str, **kw: Any) -> int:
+    """`commands.amend` on the holder's journal in a thread while the holder takes in the
+    journal as its sync timer does; the command's exit code."""
+    codes: list[int] = []
+    requester = threading.Thread(target=lambda: codes.append(commands.amend(
+        order_id, journal=holder.path, timeout=30.0, **kw)))
+    requester.start()
+    deadline = time.monotonic() + 60
+    while requester.is_alive():
+        assert time.monotonic() < deadline, "the amend command never returned"
+        holder.ems.sync()
+        requester.join(timeout=0.02)
+    assert len(codes) == 1, "the amend command raised"
+    return codes[0]
+
+
+def test_an_amend_from_another_live_process_is_applied_by_the_holder_at_its_next_sync(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "j.sqlite"
     console = Rig(path)
     console.order("a1", "buy", 0.5, price=99.9)
-    headless = Rig(path, book=console.book)  # as `mdconsole amend` does, on its own feed
-    headless.ems.amend("a1", stop=98.0)  # refused: an error row changes no order
+    other = Rig(path, book=console.book)  # a second live process with the same market
+    other.ems.amend("a1", stop=98.0)  # refused: an error row changes no order
+    other.ems.amend("a1", price=99.5)
+    # a request only: the requester neither matches the order nor changes it itself
+    assert "a1" not in other.ems.paper.resting.get(SYM, {})
+    assert other.ems.state.orders["a1"].price == 99.9
+    other.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
+    assert other.fills("a1") == []
     console.ems.sync()
-    assert "a1" in console.ems.paper.resting[SYM]
-    headless.ems.amend("a1", price=99.5)
-    assert "a1" in headless.ems.paper.resting[SYM]
-    console.ems.sync()
-    assert "a1" not in console.ems.paper.resting.get(SYM, {})
-    assert console.ems.state.orders["a1"].price == 99.5
-    console.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
+    assert console.ems.paper.resting[SYM]["a1"].price == 99.5
+    assert console.status("a1").price == 99.5  # the holder's own answer
+    console.feed(Trade(symbol=SYM, price=99.6, size=1.0, side="sell"))  # through 99.9 only
     assert console.fills("a1") == []
-    headless.feed(Trade(symbol=SYM, price=99.4, size=0.1, side="sell"))
-    assert headless.fills("a1") == [(99.5, 0.1, "maker")]
-    console.ems.sync()  # the amending process is still alive: it keeps the order
-    assert "a1" not in console.ems.paper.resting.get(SYM, {})
-    headless.ems.close()
-    console.ems.sync()
-    assert console.ems.state.orders["a1"].filled == 0.1
+    console.feed(Trade(symbol=SYM, price=99.4, size=0.1, side="sell"))
+    assert console.fills("a1") == [(99.5, 0.1, "maker")]
+    other.ems.sync()  # the holder is still alive: it keeps the order
+    assert other.ems.state.orders["a1"].price == 99.5
+    assert "a1" not in other.ems.paper.resting.get(SYM, {})
+    other.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
     console.feed(Trade(symbol=SYM, price=99.4, size=1.0, side="sell"))
-    # the first fill is the other process's, taken from the journal
     assert console.fills("a1") == [(99.5, 0.1, "maker"), (99.5, 0.4, "maker")]
     assert console.ems.state.orders["a1"].status == "filled"
+    console.ems.sync()
+    other.ems.sync()
+    assert other.ems.state.orders["a1"].status == "filled"
+    writers = fill_writers(path, "a1")
+    other.ems.close()
     console.ems.close()
+    assert writers == {console.ems.journal.writer}
     assert filled(path, "a1") == 0.5
     state = EmsState()
     state.apply_many(journal_events(path))
     assert state.anomalies == 0
+
+
+def test_the_amend_command_prints_the_change_the_live_holder_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = Rig(tmp_path / "j.sqlite")
+    console.order("a1", "buy", 0.5, price=99.9)
+    try:
+        assert amend_while_holder_syncs(console, "a1", price=99.5, size=0.6) == 0
+        assert "a1 amended: price 99.9 → 99.5, size 0.5 → 0.6" in capsys.readouterr().out
+        r = console.ems.paper.resting[SYM]["a1"]
+        assert (r.price, console.ems.state.orders["a1"].size) == (99.5, 0.6)
+    finally:
+        console.ems.close()
+
+
+def test_an_amend_the_live_holder_refuses_exits_1_with_the_holders_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = Rig(tmp_path / "j.sqlite")
+    console.order("p1", "buy", 0.5, price=99.9, post_only=True)
+    try:
+        # the ask is 100.1: a post-only buy there would take liquidity
+        assert amend_while_holder_syncs(console, "p1", price=100.1) == 1
+        out = capsys.readouterr().out
+        assert "p1 error: amend: post-only: price 100.1 would take liquidity" in out
+        assert "amended" not in out
+        assert console.ems.paper.resting[SYM]["p1"].price == 99.9
+        assert console.ems.state.orders["p1"].price == 99.9
+    finally:
+        console.ems.close()
+
+
+def test_an_amend_the_live_holder_does_not_apply_in_time_exits_3_and_lands_later(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = Rig(tmp_path / "j.sqlite")
+    console.order("a1", "buy", 0.5, price=99.9)
+    try:
+        # the holder does not sync while the command waits
+        rc = commands.amend("a1", price=99.5, journal=console.path, timeout=0.3)
+        assert rc == commands.NOT_APPLIED
+        out = capsys.readouterr().out
+        assert (f"a1 sent; the process holding it (pid {os.getpid()}) has not applied it yet"
+                in out)
+        assert console.ems.paper.resting[SYM]["a1"].price == 99.9
+        console.ems.sync()  # the request stays in the journal for the holder
+        assert console.ems.paper.resting[SYM]["a1"].price == 99.5
+    finally:
+        console.ems.close()
 
 
 def test_headless_order_leaves_a_live_consoles_resting_orders_alone(
@@ -291,3 +377,23 @@ def test_a_waiting_headless_order_takes_in_a_cancel_from_another_process_and_ret
     assert codes == [0]
     # once from the cancel command, once from the order command that took it in
     assert capsys.readouterr().out.count("h1 canceled") == 2
+
+
+def test_another_process_moving_a_held_stops_trigger_through_the_market_fires_it_at_the_holder(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    console = Rig(path)
+    console.order("s1", "sell", 0.2, type="stop", stop=99.0)
+    other = Rig(path, book=console.book)
+    other.ems.amend("s1", stop=100.0)  # the bid is 100.0: through the market
+    assert not other.ems.state.orders["s1"].triggered  # the requester watches nothing
+    assert triggers(path, "s1") == 0
+    console.ems.sync()
+    o = console.ems.state.orders["s1"]
+    assert (o.stop, o.triggered, o.status) == (100.0, True, "filled")
+    other.ems.sync()
+    other.feed(Trade(symbol=SYM, price=98.0, size=1.0, side="sell"))
+    other.ems.close()
+    console.ems.close()
+    assert triggers(path, "s1") == 1

@@ -2,7 +2,7 @@
 
 Each takes plain arguments, prints with rich (or JSON lines with `json_out`), and returns an
 exit code: 0 done, 1 the order, cancel or amend was refused, 2 bad input or an unusable
-feed/journal.
+feed/journal, 3 an amend sent to the process holding the order that it has not applied in time.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import functools
 import math
+import sqlite3
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from console.ems.messages import (
     TERMINAL,
     TIFS,
     Ack,
+    AmendOrder,
     Error,
     Fill,
     NewOrder,
@@ -45,6 +48,10 @@ from console.ems.state import EmsState, OrderState
 
 SYNC_EVERY_S = 1.0
 """How often `order` takes in what other processes wrote while it waits."""
+ANSWER_POLL_S = 0.1
+"""How often `amend` looks for the answer of the process holding the order."""
+NOT_APPLIED = 3
+"""`amend`'s exit code when the process holding the order has not applied it in time."""
 
 HubFactory = Callable[[str, Sequence[str], Mapping[str, Any]], Any]
 """(provider, symbols, provider config) -> an un-started FeedHub-like async context manager."""
@@ -438,13 +445,15 @@ def amend(order_id: str, *, price: float | None = None, size: float | None = Non
           risk: Mapping[str, Mapping[str, Any]] | None = None,
           paper: Mapping[str, Any] | None = None,
           paper_accounts: Sequence[str] = (),
-          hub_factory: HubFactory | None = None) -> int:
+          hub_factory: HubFactory | None = None, timeout: float = 5.0) -> int:
     """Amend a working order's price and/or size, or a held stop's trigger; print the change.
 
-    As for `cancel`, a stop the EMS holds (or an order not yet acked, whose amend waits for
-    the ack) needs no market data. An order resting in the paper engine is re-checked against
-    the market (queue, post-only, a price that now takes), so the provider's feed for its
-    symbol starts first. A running console takes the change from the journal.
+    An order another live process matches or watches (a running console's) is changed by
+    that process, as a venue changes one: the amend is journaled as a request and this waits
+    up to `timeout` s for its answer. Otherwise, as for `cancel`, a stop the EMS holds (or an
+    order not yet acked, whose amend waits for the ack) needs no market data; an order resting
+    in the paper engine is re-checked against the market (queue, post-only, a price that now
+    takes), so the provider's feed for its symbol starts first.
     """
     given = [(flag, what, v) for (flag, what), v in zip(_AMEND_FIELDS, (price, size, stop),
                                                          strict=True) if v is not None]
@@ -454,6 +463,8 @@ def amend(order_id: str, *, price: float | None = None, size: float | None = Non
     for flag, what, v in given:
         if not (math.isfinite(v) and v > 0):
             return _fail(f"{flag} {v:g}: the new {what} must be a positive number")
+    if not (math.isfinite(timeout) and timeout > 0):
+        return _fail(f"--timeout {timeout:g}: must be a number of seconds above 0")
     try:
         limits = risk_from_accounts(risk or {})
         paper_cfg = PaperConfig.from_mapping(paper or {})
@@ -475,6 +486,14 @@ def amend(order_id: str, *, price: float | None = None, size: float | None = Non
         return 0
 
     try:
+        try:
+            holder = ems.holder(order_id) if o is not None else None
+        except sqlite3.Error as exc:
+            return _fail(f"{ems.journal.path}: cannot read who holds {order_id} ({exc}); "
+                         "retry in a moment")
+        if holder is not None:
+            return _request_amend(ems, order_id, holder, price or 0.0, size or 0.0,
+                                  stop or 0.0, json_out, timeout)
         if (o is not None and not o.dark and o.venue_id
                 and ems.accounts.get(o.account) is ems.paper):
             async def body(hub: MarketHub) -> int:
@@ -490,6 +509,58 @@ def amend(order_id: str, *, price: float | None = None, size: float | None = Non
             return _fail(str(exc))
     finally:
         ems.close()
+
+
+def _request_amend(ems: Ems, order_id: str, holder: str, price: float, size: float,
+                   stop: float, json_out: bool, timeout: float) -> int:
+    """Journal an amend for the live process holding the order; print its answer."""
+    ems.sync()
+    o = ems.state.orders[order_id]
+    was = (o.price, o.size, o.stop)
+    show = _printer(json_out)
+    ems.subscribe(lambda ev: show(ev) if getattr(ev, "order_id", None) == order_id else None)
+    events = ems.amend(order_id, price=price, size=size, stop=stop)
+    sent = next((e for e in events if isinstance(e, AmendOrder)), None)
+    if sent is None:
+        return 1  # refused here (risk, a field the order lacks): the printer showed why
+    since = ems.journal.own_last_id()
+    end = time.monotonic() + timeout
+    while True:
+        # answers first, then the sync: it reads at least as far, so the state has them
+        answer = next((a for a in ems.journal.answers(order_id, since) if _answers(a, sent)),
+                      None)
+        ems.sync()
+        if isinstance(answer, Error):
+            return 1  # the printer showed the holder's reason
+        if answer is not None:
+            _show_amended(o, was, json_out)
+            return 0
+        if not o.working:
+            return _fail(f"{order_id} is {o.status}: it finished before the process holding "
+                         "it applied the amend", code=1)
+        if time.monotonic() >= end:
+            pid = holder.partition("-")[0]
+            if json_out:
+                _json_line({"event": "sent", "order_id": order_id, "holder_pid": int(pid)})
+            else:
+                _out.print(f"[bold]{order_id}[/] sent; the process holding it (pid {pid}) "
+                           "has not applied it yet")
+            return NOT_APPLIED
+        time.sleep(ANSWER_POLL_S)
+
+
+def _answers(ev: OrderEvent, am: AmendOrder) -> bool:
+    """True if `ev`, a row the holder wrote after `am`, is its answer to `am`.
+
+    The holder may match the order at its old price before it applies the amend: such a
+    fill's status keeps the old price or size, so only a status with the new ones answers.
+    """
+    if isinstance(ev, Error):
+        return ev.message.startswith("amend:")
+    if not isinstance(ev, OrderStatus):
+        return False
+    return ((not am.price or math.isclose(ev.price, am.price, rel_tol=1e-12))
+            and (not am.size or math.isclose(ev.size, am.size, rel_tol=1e-12)))
 
 
 def _show_amended(o: OrderState, was: tuple[float, float, float], json_out: bool) -> None:

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import msgspec
 
-from console.ems.messages import Error, OrderEvent, QueueMark, encoder, many_decoder
+from console.ems.messages import (
+    AmendOrder,
+    Error,
+    OrderEvent,
+    OrderStatus,
+    QueueMark,
+    encoder,
+    many_decoder,
+)
 from console.ems.writers import WriterLock, alive, live_writers
 
 JOURNAL_ENV = "MDCONSOLE_JOURNAL"
@@ -52,8 +60,12 @@ _CONCAT = (
     "(SELECT body FROM events WHERE id > ? AND id <= ? ORDER BY id)"
 )
 CHECKPOINT_EVERY_S = 0.5
-# error rows change no order, so they say nothing about which process holds one
-_HOLDING = f"order_id IS NOT NULL AND kind != '{Error.__struct_config__.tag}'"
+# error rows change no order, and an amend is a request the holder applies (as a venue
+# would), so neither says which process holds an order
+_HOLDING = (f"order_id IS NOT NULL AND kind NOT IN ('{Error.__struct_config__.tag}', "
+            f"'{AmendOrder.__struct_config__.tag}')")
+# what the holder of an order writes when it applies an amend or refuses it
+_ANSWERS = (OrderStatus.__struct_config__.tag, Error.__struct_config__.tag)
 
 
 def _array_header(n: int) -> bytes:
@@ -277,16 +289,7 @@ class Journal:
         held: dict[str, str] = {}
         cur.execute("BEGIN IMMEDIATE")
         try:
-            live = live_writers(self.path, self.writer)
-            if live:
-                # a full scan (no index on order_id): only when another live process shares
-                # the file, and only when orders change hands, never per request
-                rows = cur.execute(
-                    f"SELECT order_id, writer, max(id) FROM events WHERE order_id IN "
-                    f"(SELECT value FROM json_each(?)) AND {_HOLDING} GROUP BY order_id",
-                    (msgspec.json.encode([m.order_id for m in marks]).decode(),),
-                ).fetchall()
-                held = {oid: w for oid, w, _ in rows if w in live}
+            held = self._held([m.order_id for m in marks])
             for m in marks:
                 if m.order_id not in held:
                     self.append(m)
@@ -300,6 +303,49 @@ class Journal:
             cur.execute("ROLLBACK")
             raise
         return held
+
+    def _held(self, order_ids: Sequence[str]) -> dict[str, str]:
+        """The orders of `order_ids` whose newest holding row a live other writer wrote."""
+        live = live_writers(self.path, self.writer)
+        if not live:
+            return {}
+        # a full scan (no index on order_id): only when another live process shares the
+        # file, and only when orders change hands or a command asks, never per request
+        rows = self._cur.execute(
+            f"SELECT order_id, writer, max(id) FROM events WHERE order_id IN "
+            f"(SELECT value FROM json_each(?)) AND {_HOLDING} GROUP BY order_id",
+            (msgspec.json.encode(list(order_ids)).decode(),),
+        ).fetchall()
+        return {oid: w for oid, w, _ in rows if w in live}
+
+    def holder(self, order_id: str) -> str | None:
+        """The live other writer that matches or watches `order_id`, if one does."""
+        self.commit()
+        return self._held([order_id]).get(order_id)
+
+    def own_last_id(self) -> int:
+        """The id of the newest row this journal wrote (0 if none)."""
+        self.commit()
+        # walks back from the newest row: ours is near the end when a command asks
+        row = self._con.execute("SELECT id FROM events WHERE writer = ? ORDER BY id DESC "
+                                "LIMIT 1", (self.writer,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def answers(self, order_id: str, after_id: int) -> list[OrderEvent]:
+        """Status and error rows other writers wrote for `order_id` after `after_id`."""
+        rows = self._con.execute(
+            "SELECT body FROM events WHERE id > ? AND order_id = ? AND kind IN (?, ?) "
+            "AND writer != ? ORDER BY id", (after_id, order_id, *_ANSWERS, self.writer),
+        ).fetchall()
+        if not rows:
+            return []
+        try:
+            events: list[OrderEvent] = many_decoder.decode(
+                _array_header(len(rows)) + b"".join(r[0] for r in rows))
+        except Exception as exc:
+            raise JournalError(f"{self.path}: a journal record does not decode ({exc}); "
+                               "the file was written by another version or damaged") from None
+        return events
 
     def last_id(self) -> int:
         row = self._con.execute("SELECT max(id) FROM events").fetchone()

@@ -186,9 +186,11 @@ class Ems:
         """Take in what other processes (e.g. `mdconsole order|cancel`) wrote to the journal.
 
         Their orders join this EMS, their cancels take orders out of this paper engine, and
-        a resting order they amended or filled is taken back as the journal now has it. One
-        live process matches a resting paper order or watches a held stop: the writer of its
-        newest row; an order whose writer is gone is claimed here. Call it from a timer.
+        a resting order they filled is taken back as the journal now has it. One live process
+        matches a resting paper order or watches a held stop: the writer of its newest row
+        (amends and errors aside); an order whose writer is gone is claimed here. Their
+        amends of orders held here are applied here, as a venue applies one.
+        Call it from a timer.
         """
         events, owners, self._synced = self.journal.foreign(self._synced)
         if not events and not self._pending:
@@ -201,14 +203,17 @@ class Ems:
             return alive[writer]
 
         touched: dict[str, None] = {}
-        changed: set[str] = set()  # resting orders whose price, size or fills moved elsewhere
+        changed: set[str] = set()  # resting orders whose size or fills moved elsewhere
+        amends: list[AmendOrder] = []  # requests to whichever process holds the order
         for ev in events:
             self.state.apply(ev)
             self._batch.append(ev)
             oid = getattr(ev, "order_id", None)
             if oid is not None:
                 touched[oid] = None
-                if type(ev) in (AmendOrder, OrderStatus, Fill):
+                if type(ev) is AmendOrder:
+                    amends.append(ev)
+                elif type(ev) in (OrderStatus, Fill):
                     changed.add(oid)
         for oid, writer in list(self._pending.items()):
             if oid not in touched and not live(writer):
@@ -234,7 +239,40 @@ class Ems:
                 self._release(o)
                 self._take_back(oid)
         self._restore_ready(flush=False)
+        for am in amends:
+            self._apply_amend(am)
         return self._flush()
+
+    def _apply_amend(self, am: AmendOrder) -> None:
+        """Apply another process's amend to an order matched or watched here."""
+        o = self.state.working.get(am.order_id)
+        if o is None:
+            return
+        now = self.clock()
+        if o.dark:
+            if am.order_id in self._dark.get(o.symbol, {}):
+                # the state took the new trigger in already: say so, and fire it if the
+                # market is through it now, as a local amend does
+                self._record(OrderStatus(order_id=o.order_id, status=o.status, size=o.size,
+                                         price=o.price, filled=o.filled, ts=now))
+                self._check_stops(o.symbol, None)
+        elif am.order_id in self.paper.resting.get(o.symbol, {}):
+            why = self.paper.amend(o, am.price, am.size)
+            if why:
+                self._record(Error(order_id=o.order_id, message=f"amend: {why}", ts=now))
+
+    def holder(self, order_id: str) -> str | None:
+        """The live other process (journal writer) holding an order; this one leaves it alone.
+
+        Asks the journal, so a command that has not claimed anything yet learns it too.
+        """
+        writer = self.journal.holder(order_id)
+        if writer is not None:
+            o = self.state.orders.get(order_id)
+            if o is not None:
+                self._release(o)
+            self._pending[order_id] = writer
+        return writer
 
     def _release(self, o: OrderState) -> None:
         """Stop matching or watching an order here."""
@@ -249,16 +287,6 @@ class Ems:
         o = self.state.working.get(order_id)
         if o is not None:
             self._unrestored[order_id] = o
-
-    def _take(self, o: OrderState) -> None:
-        """Match or watch an order here at once (this process just wrote its newest row)."""
-        if o.dark:
-            self._dark.setdefault(o.symbol, {})[o.order_id] = o
-        elif o.venue_id and o.symbol in self.books:
-            self.paper.restore(o)
-        else:
-            self._unrestored[o.order_id] = o
-        self._watch = None
 
     def _restore_ready(self, flush: bool = True) -> None:
         """Claim and start matching (or watching) the queued orders whose market is known."""
@@ -508,9 +536,10 @@ class Ems:
             return self._error(order_id, f"max_order_size: size {size:g} exceeds the limit "
                                          f"{limits.max_order_size:g} for account {o.account}")
         self._record(AmendOrder(order_id=order_id, price=price, size=size, stop=stop, ts=now))
-        if (o.dark or o.venue_id) and self._pending.pop(order_id, None) is not None:
-            # the amend's row makes this process the order's holder: it matches it from now
-            self._take(o)
+        if order_id in self._pending:
+            # another live process matches or watches it: the row is a request it applies
+            # at its next sync, as a venue would
+            return self._flush()
         if o.dark:
             self._record(OrderStatus(order_id=order_id, status=o.status, size=o.size,
                                      price=o.price, filled=o.filled, ts=now))
