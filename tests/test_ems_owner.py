@@ -7,6 +7,7 @@ claimed by one other process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -24,6 +25,7 @@ import pytest
 from console.ems import commands
 from console.ems.journal import Journal
 from console.ems.messages import Ack, Fill, NewOrder, OrderEvent, Triggered
+from console.ems.paper import PaperConfig
 from console.ems.risk import RiskLimits
 from console.ems.router import Ems
 from console.ems.state import EmsState
@@ -397,3 +399,54 @@ def test_another_process_moving_a_held_stops_trigger_through_the_market_fires_it
     other.ems.close()
     console.ems.close()
     assert triggers(path, "s1") == 1
+
+
+def test_an_amend_sent_before_the_holders_ack_is_applied_at_the_ack_and_printed_as_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = Rig(tmp_path / "j.sqlite", paper=PaperConfig(latency_ms=50.0))
+    console.order("a1", "buy", 0.5, price=99.9)  # in flight to the paper venue
+    try:
+        rc = commands.amend("a1", price=99.5, journal=console.path, timeout=0.3)
+        assert rc == commands.NOT_APPLIED  # the holder has not acked it yet
+        capsys.readouterr()
+        console.ems.sync()  # takes the request in: held until the ack
+        assert "a1" not in console.ems.paper.resting.get(SYM, {})
+        console.clock.advance(60)
+        console.ems.poll()
+        assert console.ems.paper.resting[SYM]["a1"].price == 99.5
+        assert console.status("a1").price == 99.5
+        # a second amend of the now resting order is answered as applied, not as held
+        assert amend_while_holder_syncs(console, "a1", price=99.4, json_out=True) == 0
+        last = json.loads(capsys.readouterr().out.splitlines()[-1])
+        assert (last["event"], last["held"], last["price"]) == ("amended", False, 99.4)
+    finally:
+        console.ems.close()
+
+
+def test_a_waiting_headless_order_applies_an_amend_from_another_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    codes: list[int] = []
+    waiting = threading.Thread(target=lambda: codes.append(commands.order(
+        "buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path, wait=120.0,
+        order_id="h1", provider_config={"seed": 3}, risk={"paper": {"price_band_pct": 50}})))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (path.exists() and any(isinstance(e, Ack) and e.order_id == "h1"
+                                         for e in journal_events(path))):
+            assert time.monotonic() < deadline, "the order was never acknowledged"
+            time.sleep(0.05)
+        # the order command syncs every second: well inside the amend's wait
+        assert commands.amend("h1", price=50_100.0, journal=path, timeout=30.0) == 0
+        assert "h1 amended: price 50000 → 50100" in capsys.readouterr().out
+        assert commands.cancel("h1", journal=path) == 0
+    finally:
+        waiting.join(timeout=60)
+    assert not waiting.is_alive(), "the order command kept waiting after the cancel"
+    assert codes == [0]
+    state = EmsState()
+    state.apply_many(journal_events(path))
+    assert (state.orders["h1"].price, state.orders["h1"].status) == (50_100.0, "canceled")

@@ -391,7 +391,7 @@ def order(side: str, size: float, symbol: str, *, type_: str = "market",
             while not done.is_set() and (left := end - loop.time()) > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(done.wait(), timeout=min(left, SYNC_EVERY_S))
-                # an order a running console took over (amended) stops matching here
+                # cancels and amends from other processes: this one holds the order
                 ems.sync()
             o = ems.state.orders.get(oid)
             if o is not None and o.status in ("pending", "open", "partially_filled"):
@@ -533,7 +533,8 @@ def _request_amend(ems: Ems, order_id: str, holder: str, price: float, size: flo
         if isinstance(answer, Error):
             return 1  # the printer showed the holder's reason
         if answer is not None:
-            _show_amended(o, was, json_out)
+            # applied by the holder, even where this process saw the amend before the ack
+            _show_amended(o, was, json_out, held=False)
             return 0
         if not o.working:
             return _fail(f"{order_id} is {o.status}: it finished before the process holding "
@@ -563,9 +564,11 @@ def _answers(ev: OrderEvent, am: AmendOrder) -> bool:
             and (not am.size or math.isclose(ev.size, am.size, rel_tol=1e-12)))
 
 
-def _show_amended(o: OrderState, was: tuple[float, float, float], json_out: bool) -> None:
+def _show_amended(o: OrderState, was: tuple[float, float, float], json_out: bool, *,
+                  held: bool | None = None) -> None:
     now = (o.price, o.size, o.stop)
-    held = o.pending_amend is not None
+    if held is None:
+        held = o.pending_amend is not None
     if json_out:
         fields = ("price", "size", "stop")
         _json_line({"event": "amended", "order_id": o.order_id, "status": o.status,

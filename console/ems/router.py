@@ -114,7 +114,8 @@ class Ems:
         self._dark: dict[str, dict[str, OrderState]] = {}  # symbol -> stops the EMS holds
         # paper orders and stops to match or watch here once their market is known
         self._unrestored: dict[str, OrderState] = {}
-        # working orders another live process matches or watches: order id -> its writer
+        # working orders another live process matches or watches (and amends of them
+        # applies): order id -> its writer
         self._pending: dict[str, str] = {}
         self._derived: dict[str, Instrument] = {}  # from the book where no Instrument is known
         # symbols whose market events matter; None after a flush, rebuilt at the next event
@@ -493,7 +494,8 @@ class Ems:
 
         For a stop still waiting for its trigger, `stop` moves the trigger and `price` the
         limit of a stop-limit; a plain stop has no limit, so there `price` moves the trigger
-        (what moving any order on the ladder means).
+        (what moving any order on the ladder means). An order another live process matches
+        or watches is only journaled here: that process applies the amend at its next sync.
         """
         now = self.clock()
         o = self.state.orders.get(order_id)
