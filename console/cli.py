@@ -410,6 +410,11 @@ def amend_cmd(
     journal: JournalOpt = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds to wait for a running process holding the "
+                     "order to apply the amend (exit 3 if it has not)."),
+    ] = 5.0,
 ) -> None:
     """Amend a working order's price and/or size, or a held stop's trigger; print the change."""
     from console.ems import commands
@@ -421,7 +426,7 @@ def amend_cmd(
             order_id, price=price, size=size, stop=stop, provider=name, journal=journal,
             json_out=json_out, provider_config=cfg.provider_config(name),
             risk=cfg.risk_tables(), paper=cfg.paper_table(),
-            paper_accounts=cfg.paper_accounts(),
+            paper_accounts=cfg.paper_accounts(), timeout=timeout,
         )
     )
 
