@@ -357,21 +357,29 @@ def test_a_journal_holds_its_writer_lock_while_open_and_removes_it_on_close(
     assert not writers_dir(path).exists()  # the last one out leaves nothing behind
 
 
+def start_waiting_order(path: Path, codes: list[int]) -> threading.Thread:
+    """`mdconsole order ... --wait 120` for a resting buy `h1` on sim, in a thread, once acked;
+    its exit code lands in `codes`."""
+    waiting = threading.Thread(target=lambda: codes.append(commands.order(
+        "buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path, wait=120.0,
+        order_id="h1", provider_config={"seed": 3}, risk={"paper": {"price_band_pct": 50}})),
+        daemon=True)  # a failed start must not hold the test run for the order's 120 s wait
+    waiting.start()
+    deadline = time.monotonic() + 30
+    while not (path.exists() and any(isinstance(e, Ack) and e.order_id == "h1"
+                                     for e in journal_events(path))):
+        assert time.monotonic() < deadline, "the order was never acknowledged"
+        time.sleep(0.05)
+    return waiting
+
+
 def test_a_waiting_headless_order_takes_in_a_cancel_from_another_process_and_returns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "j.sqlite"
     codes: list[int] = []
-    waiting = threading.Thread(target=lambda: codes.append(commands.order(
-        "buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path, wait=120.0,
-        order_id="h1", provider_config={"seed": 3}, risk={"paper": {"price_band_pct": 50}})))
-    waiting.start()
+    waiting = start_waiting_order(path, codes)
     try:
-        deadline = time.monotonic() + 30
-        while not (path.exists() and any(isinstance(e, Ack) and e.order_id == "h1"
-                                         for e in journal_events(path))):
-            assert time.monotonic() < deadline, "the order was never acknowledged"
-            time.sleep(0.05)
         assert commands.cancel("h1", journal=path) == 0
     finally:
         waiting.join(timeout=60)
@@ -429,16 +437,8 @@ def test_a_waiting_headless_order_applies_an_amend_from_another_process(
 ) -> None:
     path = tmp_path / "j.sqlite"
     codes: list[int] = []
-    waiting = threading.Thread(target=lambda: codes.append(commands.order(
-        "buy", 0.01, SYM, type_="limit", price=50_000.0, journal=path, wait=120.0,
-        order_id="h1", provider_config={"seed": 3}, risk={"paper": {"price_band_pct": 50}})))
-    waiting.start()
+    waiting = start_waiting_order(path, codes)
     try:
-        deadline = time.monotonic() + 30
-        while not (path.exists() and any(isinstance(e, Ack) and e.order_id == "h1"
-                                         for e in journal_events(path))):
-            assert time.monotonic() < deadline, "the order was never acknowledged"
-            time.sleep(0.05)
         # the order command syncs every second: well inside the amend's wait
         assert commands.amend("h1", price=50_100.0, journal=path, timeout=30.0) == 0
         assert "h1 amended: price 50000 → 50100" in capsys.readouterr().out
