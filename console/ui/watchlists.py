@@ -122,7 +122,6 @@ class WatchlistMixin(App[int]):
     ]
 
     layout_state: LayoutState
-    _saved_state: bytes
     view: Any
     provider: str
 
@@ -169,7 +168,6 @@ class WatchlistMixin(App[int]):
     def _store(self, symbols: Sequence[str]) -> None:
         """Make `symbols` the current list (saved with the layout) and show it."""
         self._edits(self.watchlist_name)[self.watchlist_name] = list(symbols)
-        self._saved_state = b""  # forces the next layout save
         self._show_watchlist()
 
     def _ensure_lists(self) -> None:
@@ -213,7 +211,6 @@ class WatchlistMixin(App[int]):
             return
         self.watchlist_name = name
         self.layout_state.watchlist_name = name
-        self._saved_state = b""
         self.notify(f"watchlist {list_label(name)}", timeout=2)
         self._show_and_stream()
 
@@ -299,7 +296,6 @@ class WatchlistMixin(App[int]):
             self.notify(f"watchlist {label} is as the config has it already", timeout=4)
             return
         del edits[name]
-        self._saved_state = b""
         count = len(self.watchlist_symbols())
         self.notify(f"watchlist {label} reset to the config's {count} symbols", timeout=4)
         self._show_and_stream()
